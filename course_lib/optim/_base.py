@@ -1,0 +1,241 @@
+"""Machinery shared by every update rule of :mod:`course_lib.optim`.
+
+A rule is a pair of pure functions bundled in a :class:`Rule`::
+
+    state = rule.init(w)                    # t = 0, every moment buffer zero
+    w_new, state_new = rule.step(w, g, state)
+
+``step`` never writes into ``w``, ``g`` or the arrays of ``state``: it allocates the new
+parameter and state arrays once and then updates them in place (``out=``, ``+=``), so a step
+costs no more memory traffic than it must. The old state stays valid, so a trajectory can be
+replayed from any earlier state.
+
+Conventions (book notation): ``w`` parameters, ``g`` gradient, ``t`` the step count with
+``t = 1`` on the first step, so ``state.t`` (steps already taken) is ``t - 1`` during a step,
+and ``eta`` the learning rate. ``lr`` is a number or a schedule ``lr(k)`` called with
+``k = state.t``, the number of steps already taken (``k = 0`` on the first step), which is
+what a ``torch.optim.lr_scheduler`` stepped once after every optimizer step produces.
+
+Inputs: ``w`` and ``g`` may be anything ``np.asarray`` accepts. Integer or boolean ``w`` is
+converted to float64; a float ``w`` keeps its dtype, and ``g`` is cast to the dtype of ``w``
+(so float32 parameters stay float32 even when the gradient was computed in float64). ``g``
+must have exactly the shape of ``w``: nothing is broadcast.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "Rule",
+    "check_lr",
+    "check_nonneg",
+    "check_beta",
+    "check_betas",
+    "check_flag",
+    "check_shapes",
+    "resolve_lr",
+    "as_float_array",
+    "pure_step",
+    "weight_decayed",
+    "ema",
+    "ema_of_square",
+    "root_plus_eps",
+]
+
+
+class Rule(NamedTuple):
+    """An update rule: ``init(w) -> state`` and ``step(w, g, state) -> (w_new, state_new)``.
+
+    ``hyperparams`` records the arguments the factory was called with (after validation).
+    """
+
+    name: str
+    init: Callable[[Any], NamedTuple]
+    step: Callable[[Any, Any, NamedTuple], tuple[np.ndarray, NamedTuple]]
+    hyperparams: dict
+
+
+# --- validation of hyperparameters --------------------------------------------------------
+def _real(name: str, value: Any) -> float:
+    # bool is an int subclass, but lr=True is a mistake, not a learning rate of 1.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    return float(value)
+
+
+def check_lr(lr: Any) -> None:
+    """Accept a finite number ``lr >= 0`` or a callable schedule ``lr(k)``.
+
+    A schedule's values are checked when it is called (see :func:`resolve_lr`).
+    """
+    if callable(lr):
+        return
+    x = _real("lr", lr)
+    if not (math.isfinite(x) and x >= 0.0):
+        raise ValueError(f"lr must be a finite number >= 0 or a callable lr(k), got {lr!r}")
+
+
+def check_nonneg(**values: Any) -> None:
+    """Require each keyword value to be a finite number ``>= 0`` (eps, weight_decay, ...)."""
+    for name, value in values.items():
+        x = _real(name, value)
+        if not (math.isfinite(x) and x >= 0.0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+def check_beta(**values: Any) -> None:
+    """Require each keyword value to be a decay rate in ``[0, 1)`` (momentum, alpha, rho)."""
+    for name, value in values.items():
+        x = _real(name, value)
+        if not 0.0 <= x < 1.0:
+            raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+
+
+def check_betas(betas: Any) -> tuple[float, float]:
+    """Require ``betas = (beta1, beta2)``, both in ``[0, 1)``; return them as floats."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"betas must be a pair (beta1, beta2) in [0, 1), got {betas!r}")
+    check_beta(**{"betas[0]": betas[0], "betas[1]": betas[1]})
+    return float(betas[0]), float(betas[1])
+
+
+def check_flag(**values: Any) -> None:
+    """Require each keyword value to be ``True`` or ``False`` (not a truthy number)."""
+    for name, value in values.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def resolve_lr(lr: Any, t: int) -> float:
+    """The learning rate ``eta`` of the step taken after ``t`` steps (``t = state.t``).
+
+    ``lr`` is a number (returned as is) or a schedule called as ``lr(t)``, so the first step
+    uses ``lr(0)``, exactly as a ``torch.optim.lr_scheduler`` stepped after every optimizer
+    step. A schedule value that is not a finite number ``>= 0`` raises ``ValueError``.
+    """
+    if not callable(lr):
+        return float(lr)
+    value = lr(t)
+    try:
+        eta = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"lr({t}) must return a real number, got {value!r}") from None
+    if not (math.isfinite(eta) and eta >= 0.0):
+        raise ValueError(f"lr({t}) must be a finite number >= 0, got {value!r}")
+    return eta
+
+
+# --- validation of arrays -----------------------------------------------------------------
+def as_float_array(x: Any, name: str) -> np.ndarray:
+    """``np.asarray(x)``; integer/boolean arrays become float64, other non-real types fail."""
+    a = np.asarray(x)
+    if a.dtype.kind in "biu":
+        return a.astype(np.float64)
+    if a.dtype.kind != "f":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {a.dtype}")
+    return a
+
+
+def check_shapes(w: np.ndarray, g: np.ndarray) -> None:
+    """Require ``g.shape == w.shape`` exactly; a gradient is never broadcast."""
+    if np.shape(g) != np.shape(w):
+        raise ValueError(
+            f"g must have the shape of w: g has shape {np.shape(g)}, w has shape "
+            f"{np.shape(w)} (no broadcasting)"
+        )
+
+
+def _check_state(state: Any, state_type: type, w: np.ndarray) -> None:
+    if not isinstance(state, state_type):
+        raise TypeError(
+            f"state must be a {state_type.__name__} made by this rule's init(w), got "
+            f"{type(state).__name__}"
+        )
+    for field, value in zip(state._fields, state):
+        if isinstance(value, np.ndarray) and (value.shape != w.shape or value.dtype != w.dtype):
+            raise ValueError(
+                f"state.{field} has shape {value.shape} and dtype {value.dtype}, but w has "
+                f"shape {w.shape} and dtype {w.dtype}; make the state with init(w)"
+            )
+
+
+def pure_step(state_type: type) -> Callable:
+    """Decorator turning an update written on clean arrays into a rule's ``step``.
+
+    The wrapped ``update(w, g, state)`` receives ``w`` as a float array, ``g`` of the same
+    shape and dtype, and a ``state`` of type ``state_type`` whose arrays match ``w``; 0-d
+    inputs arrive as shape ``(1,)`` views (so in-place ufuncs work on them) and the results
+    are given back their shape ``()``. ``update`` must not write into its arguments.
+    """
+
+    def decorate(update: Callable) -> Callable:
+        @functools.wraps(update)
+        def step(w, g, state):
+            w = as_float_array(w, "w")
+            g = np.asarray(g)
+            check_shapes(w, g)
+            if g.dtype.kind not in "biuf":
+                raise TypeError(f"g must be an array of real numbers, got dtype {g.dtype}")
+            g = g.astype(w.dtype, copy=False)
+            _check_state(state, state_type, w)
+            if w.ndim > 0:
+                return update(w, g, state)
+            w_new, new = update(w.reshape(1), g.reshape(1), _reshape_state(state, (1,)))
+            return w_new.reshape(()), _reshape_state(new, ())
+
+        return step
+
+    return decorate
+
+
+def _reshape_state(state: NamedTuple, shape: tuple) -> NamedTuple:
+    return state._replace(
+        **{f: v.reshape(shape) for f, v in zip(state._fields, state) if isinstance(v, np.ndarray)}
+    )
+
+
+def weight_decayed(g: np.ndarray, w: np.ndarray, weight_decay: float) -> np.ndarray:
+    """``g + lambda * w`` (L2 penalty folded into the gradient); ``g`` itself if ``lambda = 0``.
+
+    The result may be ``g``: treat it as read-only.
+    """
+    if weight_decay == 0:
+        return g
+    d = np.multiply(w, weight_decay)
+    d += g
+    return d
+
+
+def ema(prev: np.ndarray, x: np.ndarray, decay: float) -> np.ndarray:
+    """Exponential moving average ``decay * prev + (1 - decay) * x`` as a new array."""
+    a = np.multiply(prev, decay)
+    a += (1.0 - decay) * x
+    return a
+
+
+def ema_of_square(prev: np.ndarray, g: np.ndarray, decay: float) -> np.ndarray:
+    """``decay * prev + (1 - decay) * g^2`` as a new array (the second-moment average).
+
+    Written as a sum of two non-negative terms, not as ``prev + (1 - decay)(g^2 - prev)``,
+    so an overflowed (infinite) average stays infinite instead of becoming ``inf - inf = nan``.
+    """
+    a = np.multiply(g, g)
+    a *= 1.0 - decay
+    a += decay * prev
+    return a
+
+
+def root_plus_eps(x: np.ndarray, eps: float, eps_inside: bool = False) -> np.ndarray:
+    """``sqrt(x) + eps``, or ``sqrt(x + eps)`` when ``eps_inside``, as a new array."""
+    if eps_inside:
+        r = np.add(x, eps)
+        return np.sqrt(r, out=r)
+    r = np.sqrt(x)
+    r += eps
+    return r

@@ -1,0 +1,93 @@
+r"""AdaGrad (Duchi, Hazan & Singer 2011), ``torch.optim.Adagrad``.
+
+For t = 1, 2, ... with gradient g_t at w_{t-1} (all operations elementwise)::
+
+    g_t    <- g_t + lambda * w_{t-1}                (L2 weight decay, only if lambda != 0)
+    eta_t   = eta / (1 + (t - 1) * lr_decay)
+    G_t     = G_{t-1} + g_t^2                        (G_0 = initial_accumulator_value)
+    w_t     = w_{t-1} - eta_t * g_t / (sqrt(G_t) + epsilon)
+
+Each coordinate gets its own step size eta_t / sqrt(G_t): large for coordinates whose
+gradients have been small, small for those whose gradients have been large. G_t only grows,
+so the steps shrink like 1/sqrt(t) for a steady gradient. Dividing by sqrt(G_t) is a
+diagonal preconditioner: sqrt(G_t) is the square root of the diagonal of sum_s g_s g_s^T.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._base import Rule, as_float_array, check_lr, check_nonneg, pure_step, resolve_lr, weight_decayed
+
+__all__ = ["AdagradState", "adagrad"]
+
+
+class AdagradState(NamedTuple):
+    """``t``: steps taken so far; ``G``: the running sum of squared gradients G_t."""
+
+    t: int
+    G: np.ndarray
+
+
+def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10) -> Rule:
+    r"""AdaGrad, as ``torch.optim.Adagrad`` with the same keywords.
+
+    Update at step t (first step t = 1), elementwise::
+
+        g_t    <- g_t + lambda * w_{t-1}                (only if lambda != 0)
+        eta_t   = eta / (1 + (t - 1) * lr_decay)
+        G_t     = G_{t-1} + g_t^2,   G_0 = initial_accumulator_value
+        w_t     = w_{t-1} - eta_t * g_t / (sqrt(G_t) + epsilon)
+
+    With a schedule ``lr(k)``, eta is ``lr(t - 1)`` and ``lr_decay`` still divides it.
+
+    Args:
+        lr: eta, a number >= 0 or a schedule ``lr(k)`` with k = t - 1 steps already taken.
+        lr_decay: >= 0, the 1/(1 + (t-1) lr_decay) decay of the step size.
+        weight_decay: lambda >= 0 (L2 penalty folded into g).
+        initial_accumulator_value: G_0 >= 0 (every entry).
+        eps: epsilon >= 0, added to sqrt(G_t).
+
+    Returns:
+        Rule ``"adagrad"`` with state :class:`AdagradState` (``t``, ``G``).
+    """
+    check_lr(lr)
+    check_nonneg(
+        lr_decay=lr_decay,
+        weight_decay=weight_decay,
+        initial_accumulator_value=initial_accumulator_value,
+        eps=eps,
+    )
+
+    def init(w) -> AdagradState:
+        w = as_float_array(w, "w")
+        return AdagradState(t=0, G=np.full_like(w, initial_accumulator_value))
+
+    @pure_step(AdagradState)
+    def step(w, g, state):
+        t = state.t + 1
+        eta_t = resolve_lr(lr, state.t) / (1.0 + (t - 1) * lr_decay)
+        g = weight_decayed(g, w, weight_decay)
+        G = np.multiply(g, g)
+        G += state.G  # G_t = G_{t-1} + g_t^2
+        delta = np.sqrt(G)
+        delta += eps  # sqrt(G_t) + epsilon
+        np.divide(g, delta, out=delta)
+        delta *= -eta_t  # delta = -eta_t g_t / (sqrt(G_t) + epsilon)
+        w_new = np.add(w, delta, out=delta)  # w_t = w_{t-1} + delta
+        return w_new, AdagradState(t=t, G=G)
+
+    return Rule(
+        "adagrad",
+        init,
+        step,
+        dict(
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+        ),
+    )

@@ -1,0 +1,212 @@
+"""End-to-end grading of every assignment in solutions/ with real nbgrader.
+
+For each assignment (one tmp course directory each, so pytest-xdist can run them in
+parallel: ``pytest -n 2 tests/test_assignments_e2e.py``) the fixture builds the source
+notebook, runs ``nbgrader generate_assignment``, writes simulated submissions, and grades all
+of them with ONE ``nbgrader autograde`` call plus one ``generate_feedback``:
+
+- ``reference``: the solution cells filled with the reference solution -> full auto marks;
+- ``stub``: the released notebook as is -> 0;
+- ``v-<function>-<variant>``: the reference plus a catalogued mistake (the variant's source,
+  renamed, appended to the function's cell) -> total minus the points of its ``fails`` checks,
+  exactly those cells at 0, and the feedback names the mistake;
+- ``tamper-ref``: reference with one test cell deleted and another replaced by ``pass`` ->
+  still full marks (cells restored from the gradebook, hidden tests run);
+- ``tamper-stub``: the stub with every test cell replaced by ``pass`` and one deleted -> 0.
+
+It also checks that the committed assignments/ and solutions/*.ipynb are up to date and that
+no feedback HTML contains hidden test code.
+"""
+from __future__ import annotations
+
+import html
+import importlib
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import build_solutions  # noqa: E402
+import grade as pipeline  # noqa: E402
+from course_lib.grading import core  # noqa: E402
+from course_lib.grading.nbgrader_ext import BEGIN as HIDDEN_BEGIN  # noqa: E402
+
+IDS = build_solutions.assignment_ids()
+
+
+def _solution_body(source: str) -> str:
+    return "\n".join(l for l in source.split("\n")
+                     if "### BEGIN SOLUTION" not in l and "### END SOLUTION" not in l)
+
+
+def _cells_by_id(nb):
+    return {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade_id")}
+
+
+def _fill(release, source):
+    """A copy of the released notebook with every code solution cell answered as in
+    ``source``."""
+    nb = nbformat.from_dict(release)
+    src = _cells_by_id(source)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            cell.source = _solution_body(src[meta["grade_id"]].source)
+    return nb
+
+
+def _append_variant(nb, fn_name, variant):
+    pattern = re.compile(rf"^def {re.escape(fn_name)}\(", re.MULTILINE)
+    cells = [c for c in nb.cells if c.cell_type == "code"
+             and c.metadata.get("nbgrader", {}).get("solution") and pattern.search(c.source)]
+    assert len(cells) == 1, f"{fn_name} must be defined in exactly one solution cell"
+    cells[0].source += "\n\n\n" + core.variant_source(variant, fn_name)
+
+
+def _test_cells(nb):
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+            and not c.metadata["nbgrader"].get("solution")]
+
+
+class Graded:
+    def __init__(self, aid, root, grader, students, seconds):
+        self.aid, self.root, self.grader = aid, root, grader
+        self.students, self.seconds = students, seconds
+        from nbgrader.api import Gradebook
+
+        self.scores = {}
+        with Gradebook(f"sqlite:///{root / 'grading' / 'gradebook.db'}") as gb:
+            for student in students:
+                sub = gb.find_submission_notebook(aid, aid, student)
+                self.scores[student] = {g.name: (g.auto_score, g.max_score) for g in sub.grades
+                                        if g.cell_type == "code"}
+
+    def auto_total(self, student):
+        return sum(s or 0.0 for s, _ in self.scores[student].values())
+
+    def feedback(self, student):
+        path = self.root / "grading" / "feedback" / student / self.aid / f"{self.aid}.html"
+        return path.read_text()
+
+    def autograded(self, student):
+        path = self.root / "grading" / "autograded" / student / self.aid / f"{self.aid}.ipynb"
+        return nbformat.read(path, as_version=4)
+
+
+@pytest.fixture(scope="module", params=IDS)
+def graded(request, tmp_path_factory):
+    aid = request.param
+    grader = importlib.import_module(f"course_lib.grading.{aid}")
+    root = tmp_path_factory.mktemp(f"course_{aid}")
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    (root / "solutions" / aid).mkdir(parents=True)
+    shutil.copy(ROOT / "solutions" / aid / f"{aid}.md", root / "solutions" / aid)
+    pipeline.release([aid], root=root)
+
+    release = nbformat.read(root / "assignments" / aid / f"{aid}.ipynb", as_version=4)
+    source = nbformat.read(root / "solutions" / aid / f"{aid}.ipynb", as_version=4)
+    subs = {"reference": _fill(release, source), "stub": nbformat.from_dict(release)}
+    for fn_name, variants in grader.VARIANTS.items():
+        for v in variants:
+            nb = _fill(release, source)
+            _append_variant(nb, fn_name, v)
+            subs[f"v-{fn_name}-{v.id}".replace("_", "-")] = nb
+    tampered = _fill(release, source)
+    tests = _test_cells(tampered)
+    tests[0].source = "pass"
+    tampered.cells.remove(tests[-1])
+    subs["tamper-ref"] = tampered
+    tampered = nbformat.from_dict(release)
+    tests = _test_cells(tampered)
+    for cell in tests:
+        cell.source = "pass"
+    tampered.cells.remove(tests[0])
+    subs["tamper-stub"] = tampered
+    for student, nb in subs.items():
+        out = root / "grading" / "submitted" / student / aid
+        out.mkdir(parents=True)
+        nbformat.write(nb, out / f"{aid}.ipynb")
+
+    t0 = time.perf_counter()
+    pipeline.nbgrader("autograde", aid, "--force", root=root)
+    seconds = (time.perf_counter() - t0) / len(subs)
+    pipeline.nbgrader("generate_feedback", aid, "--force", root=root)
+    print(f"\n{aid}: {len(subs)} submissions, {seconds:.2f} s per submission (autograde)")
+    return Graded(aid, root, grader, list(subs), seconds)
+
+
+def test_release_is_up_to_date(graded):
+    aid, root = graded.aid, graded.root
+    built = (root / "solutions" / aid / f"{aid}.ipynb").read_text()
+    committed_src = ROOT / "solutions" / aid / f"{aid}.ipynb"
+    assert committed_src.exists() and committed_src.read_text() == built, (
+        f"solutions/{aid}/{aid}.ipynb is stale: run `make assignments`")
+    committed = ROOT / "assignments" / aid / f"{aid}.ipynb"
+    fresh = root / "assignments" / aid / f"{aid}.ipynb"
+    assert committed.exists(), f"assignments/{aid} missing: run `make assignments`"
+    assert pipeline.cell_sources(committed) == pipeline.cell_sources(fresh), (
+        f"assignments/{aid}/{aid}.ipynb is stale: run `make assignments`")
+
+
+def test_release_has_no_solutions_or_hidden_tests(graded):
+    text = (graded.root / "assignments" / graded.aid / f"{graded.aid}.ipynb").read_text()
+    assert "BEGIN SOLUTION" not in text and HIDDEN_BEGIN not in text
+    assert "raise NotImplementedError()" in text
+
+
+def test_points_match_checks(graded):
+    ref = graded.scores["reference"]
+    assert {k: m for k, (_, m) in ref.items() if k in graded.grader.CHECKS} == {
+        k: float(p) for k, p in graded.grader.CHECKS.items()}
+
+
+def test_reference_gets_full_marks(graded):
+    for check_id, (score, max_score) in graded.scores["reference"].items():
+        assert score == max_score, (check_id, graded.feedback("reference")[-3000:])
+
+
+def test_stub_gets_zero(graded):
+    assert graded.auto_total("stub") == 0.0
+    assert "not implemented yet" in html.unescape(graded.feedback("stub"))
+
+
+def test_deleted_or_edited_test_cells_are_restored(graded):
+    full = sum(graded.grader.CHECKS.values())
+    assert graded.auto_total("tamper-ref") == full
+    assert graded.auto_total("tamper-stub") == 0.0
+    nb = graded.autograded("tamper-ref")
+    restored = [c for c in _test_cells(nb)]
+    assert len(restored) == len(graded.grader.CHECKS)
+    assert all(HIDDEN_BEGIN in c.source for c in restored)
+
+
+def test_each_variant_gets_its_partial_score_and_is_named(graded):
+    problems = []
+    for fn_name, variants in graded.grader.VARIANTS.items():
+        for v in variants:
+            student = f"v-{fn_name}-{v.id}".replace("_", "-")
+            got = {k for k, (s, m) in graded.scores[student].items()
+                   if k in graded.grader.CHECKS and s != m}
+            if got != set(v.fails):
+                problems.append(f"{student}: failed {sorted(got)}, expected {sorted(v.fails)}")
+                continue
+            expected = sum(graded.grader.CHECKS.values()) - sum(graded.grader.CHECKS[c] for c in v.fails)
+            if graded.auto_total(student) != expected:
+                problems.append(f"{student}: score {graded.auto_total(student)} != {expected}")
+            if v.description not in html.unescape(graded.feedback(student)):
+                problems.append(f"{student}: feedback does not name {v.description!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_feedback_hides_hidden_tests(graded):
+    for student in graded.students:
+        text = html.unescape(graded.feedback(student))
+        assert "_hidden(" not in text and HIDDEN_BEGIN not in text, student

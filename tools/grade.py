@@ -1,0 +1,150 @@
+"""Instructor pipeline: thin wrapper around the standard nbgrader commands.
+
+Run from anywhere; nbgrader runs in the course root (the folder of nbgrader_config.py)::
+
+    .venv/bin/python tools/grade.py release [ID ...]    # solutions/*.md -> .ipynb -> assignments/
+    .venv/bin/python tools/grade.py check-release       # exit 1 if assignments/ is stale
+    .venv/bin/python tools/grade.py zip-collect ID      # grading/downloaded/ID/archive/*.zip -> submitted/
+    .venv/bin/python tools/grade.py grade ID            # autograde + feedback + grading/grades.csv
+
+``grade`` runs, in order::
+
+    nbgrader generate_assignment ID --force   (only if the gradebook lacks ID; fills the db)
+    nbgrader autograde ID --force             (every grading/submitted/*/ID/)
+    nbgrader generate_feedback ID --force     (grading/feedback/<student>/ID/ID.html)
+    nbgrader export --to grading/grades.csv
+
+See /work/spec/GRADING_NOTES.md for the whole workflow.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT))
+
+import build_solutions  # noqa: E402
+
+# nbgrader's Gradebook runs the `alembic` script of its own environment (found on PATH).
+_BIN = str(Path(sys.executable).parent)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
+
+def nbgrader(*args: str, root: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` in the course root ``root`` with this interpreter."""
+    env = dict(os.environ)
+    # The kernel that executes submissions must import course_lib from this checkout.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    cmd = [sys.executable, "-m", "nbgrader", *args]
+    proc = subprocess.run(cmd, cwd=root, env=env, text=True, capture_output=True)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[2:])} failed (exit {proc.returncode}):\n"
+                           f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def release(ids: list[str], root: Path = ROOT) -> None:
+    """Build the source notebooks and regenerate ``assignments/<id>/`` for each id."""
+    (root / "grading").mkdir(exist_ok=True)
+    for aid in ids:
+        path = root / "solutions" / aid / f"{aid}.ipynb"
+        path.write_text(build_solutions.render(build_solutions.build(aid)))
+        nbgrader("generate_assignment", aid, "--force", root=root)
+        print(f"released assignments/{aid}/{aid}.ipynb")
+
+
+def cell_sources(path: Path) -> list[tuple[str, str]]:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return [(c.cell_type, c.source) for c in nb.cells]
+
+
+def stale_releases(ids: list[str]) -> list[str]:
+    """Ids whose committed release differs (cell types and sources) from a fresh one, or
+    whose solution .ipynb differs from what the builder makes of the .md."""
+    import shutil
+
+    stale = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        shutil.copy(ROOT / "nbgrader_config.py", tmp)
+        for aid in ids:
+            (tmp / "solutions" / aid).mkdir(parents=True)
+            shutil.copy(ROOT / "solutions" / aid / f"{aid}.md", tmp / "solutions" / aid)
+            built = build_solutions.render(build_solutions.build(aid))
+            src = ROOT / "solutions" / aid / f"{aid}.ipynb"
+            if not src.exists() or src.read_text() != built:
+                stale.append(f"solutions/{aid}/{aid}.ipynb")
+        release(ids, root=tmp)
+        for aid in ids:
+            committed = ROOT / "assignments" / aid / f"{aid}.ipynb"
+            fresh = tmp / "assignments" / aid / f"{aid}.ipynb"
+            if not committed.exists() or cell_sources(committed) != cell_sources(fresh):
+                stale.append(f"assignments/{aid}/{aid}.ipynb")
+    return stale
+
+
+def _in_gradebook(aid: str, root: Path) -> bool:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    db = root / "grading" / "gradebook.db"
+    if not db.exists():
+        return False
+    with Gradebook(f"sqlite:///{db}") as gb:
+        try:
+            return len(gb.find_assignment(aid).notebooks) > 0
+        except MissingEntry:
+            return False
+
+
+def grade(aid: str, root: Path = ROOT, csv: Path | None = None) -> Path:
+    """Autograde every ``grading/submitted/*/<aid>/``, write feedback and the grades CSV."""
+    if not _in_gradebook(aid, root):
+        release([aid], root=root)
+    nbgrader("autograde", aid, "--force", root=root)
+    nbgrader("generate_feedback", aid, "--force", root=root)
+    csv = csv or root / "grading" / "grades.csv"
+    nbgrader("export", "--to", str(csv), root=root)
+    print(f"grades: {csv}\nfeedback: {root / 'grading' / 'feedback'}/<student>/{aid}/")
+    return csv
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("release", help="regenerate assignments/ from solutions/")
+    p.add_argument("ids", nargs="*")
+    p = sub.add_parser("check-release", help="exit 1 if assignments/ is out of date")
+    p.add_argument("ids", nargs="*")
+    p = sub.add_parser("zip-collect", help="collect an LMS zip into grading/submitted/")
+    p.add_argument("id")
+    p = sub.add_parser("grade", help="autograde, feedback, grades CSV")
+    p.add_argument("id")
+    args = ap.parse_args(argv)
+    if args.cmd == "release":
+        release(args.ids or build_solutions.assignment_ids())
+    elif args.cmd == "check-release":
+        stale = stale_releases(args.ids or build_solutions.assignment_ids())
+        if stale:
+            print("out of date (run `make assignments`):", *stale, sep="\n  ")
+            return 1
+        print("assignments/ is up to date")
+    elif args.cmd == "zip-collect":
+        proc = nbgrader("zip_collect", args.id, "--force")
+        print(proc.stderr[-2000:])
+    elif args.cmd == "grade":
+        grade(args.id)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -34,9 +34,6 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ExecutePreprocessor.timeout = 120
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
-# A student cell that raises still lets the rest of the notebook run (each test cell is
-# graded on its own).
-c.Execute.allow_errors = True
 # Restore test cells a student deleted (OverwriteCells already restores edited ones).
 c.OverwriteCells.add_missing_cells = True
 # Drop Python warnings (e.g. "RuntimeWarning: overflow encountered") from stderr so they do

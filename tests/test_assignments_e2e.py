@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import html
 import importlib
-import re
-import shutil
+import os
 import sys
 import time
 from pathlib import Path
@@ -39,41 +38,27 @@ from course_lib.grading import core  # noqa: E402
 from course_lib.grading.nbgrader_ext import BEGIN as HIDDEN_BEGIN  # noqa: E402
 
 IDS = build_solutions.assignment_ids()
-
-
-def _solution_body(source: str) -> str:
-    return "\n".join(l for l in source.split("\n")
-                     if "### BEGIN SOLUTION" not in l and "### END SOLUTION" not in l)
-
-
-def _cells_by_id(nb):
-    return {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade_id")}
-
-
-def _fill(release, source):
-    """A copy of the released notebook with every code solution cell answered as in
-    ``source``."""
-    nb = nbformat.from_dict(release)
-    src = _cells_by_id(source)
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and cell.cell_type == "code":
-            cell.source = _solution_body(src[meta["grade_id"]].source)
-    return nb
-
-
-def _append_variant(nb, fn_name, variant):
-    pattern = re.compile(rf"^def {re.escape(fn_name)}\(", re.MULTILINE)
-    cells = [c for c in nb.cells if c.cell_type == "code"
-             and c.metadata.get("nbgrader", {}).get("solution") and pattern.search(c.source)]
-    assert len(cells) == 1, f"{fn_name} must be defined in exactly one solution cell"
-    cells[0].source += "\n\n\n" + core.variant_source(variant, fn_name)
+# One xdist group per assignment: with `pytest -n 2 --dist loadgroup` each assignment's
+# course is built and graded once, on one worker, in parallel with the others.
+PARAMS = [pytest.param(aid, marks=pytest.mark.xdist_group(name=aid)) for aid in IDS]
 
 
 def _test_cells(nb):
     return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
             and not c.metadata["nbgrader"].get("solution")]
+
+
+def variant_batches(grader):
+    """Submissions holding the catalogued mistakes: one per variant when
+    E2E_ONE_VARIANT_PER_SUBMISSION=1, otherwise (default, ~3x faster) batch k holds the k-th
+    variant of every graded function.  Mistakes in different functions cannot interact: a
+    check calls only its own function (core's FUNCTIONS map), and the test asserts every
+    check cell's score, so each mistake's partial score is still verified exactly."""
+    per_fn = [[(fn, v) for v in vs] for fn, vs in grader.VARIANTS.items()]
+    if os.environ.get("E2E_ONE_VARIANT_PER_SUBMISSION") == "1":
+        return [[item] for items in per_fn for item in items]
+    depth = max((len(items) for items in per_fn), default=0)
+    return [[items[k] for items in per_fn if k < len(items)] for k in range(depth)]
 
 
 class Graded:
@@ -101,25 +86,24 @@ class Graded:
         return nbformat.read(path, as_version=4)
 
 
-@pytest.fixture(scope="module", params=IDS)
+@pytest.fixture(scope="module", params=PARAMS)
 def graded(request, tmp_path_factory):
     aid = request.param
     grader = importlib.import_module(f"course_lib.grading.{aid}")
     root = tmp_path_factory.mktemp(f"course_{aid}")
-    shutil.copy(ROOT / "nbgrader_config.py", root)
-    (root / "solutions" / aid).mkdir(parents=True)
-    shutil.copy(ROOT / "solutions" / aid / f"{aid}.md", root / "solutions" / aid)
-    pipeline.release([aid], root=root)
+    release, source = pipeline.setup_course(aid, root)
 
-    release = nbformat.read(root / "assignments" / aid / f"{aid}.ipynb", as_version=4)
-    source = nbformat.read(root / "solutions" / aid / f"{aid}.ipynb", as_version=4)
-    subs = {"reference": _fill(release, source), "stub": nbformat.from_dict(release)}
-    for fn_name, variants in grader.VARIANTS.items():
-        for v in variants:
-            nb = _fill(release, source)
-            _append_variant(nb, fn_name, v)
-            subs[f"v-{fn_name}-{v.id}".replace("_", "-")] = nb
-    tampered = _fill(release, source)
+    subs = {"reference": pipeline.fill_solutions(release, source),
+            "stub": nbformat.from_dict(release)}
+    batches = {}
+    for k, batch in enumerate(variant_batches(grader)):
+        nb = pipeline.fill_solutions(release, source)
+        for fn_name, v in batch:
+            pipeline.append_variant(nb, fn_name, v)
+        student = f"variants-{k}"
+        subs[student] = nb
+        batches[student] = batch
+    tampered = pipeline.fill_solutions(release, source)
     tests = _test_cells(tampered)
     tests[0].source = "pass"
     tampered.cells.remove(tests[-1])
@@ -131,16 +115,16 @@ def graded(request, tmp_path_factory):
     tampered.cells.remove(tests[0])
     subs["tamper-stub"] = tampered
     for student, nb in subs.items():
-        out = root / "grading" / "submitted" / student / aid
-        out.mkdir(parents=True)
-        nbformat.write(nb, out / f"{aid}.ipynb")
+        pipeline.submit(root, aid, student, nb)
 
     t0 = time.perf_counter()
     pipeline.nbgrader("autograde", aid, "--force", root=root)
     seconds = (time.perf_counter() - t0) / len(subs)
     pipeline.nbgrader("generate_feedback", aid, "--force", root=root)
     print(f"\n{aid}: {len(subs)} submissions, {seconds:.2f} s per submission (autograde)")
-    return Graded(aid, root, grader, list(subs), seconds)
+    graded = Graded(aid, root, grader, list(subs), seconds)
+    graded.batches = batches
+    return graded
 
 
 def test_release_is_up_to_date(graded):
@@ -189,21 +173,31 @@ def test_deleted_or_edited_test_cells_are_restored(graded):
 
 
 def test_each_variant_gets_its_partial_score_and_is_named(graded):
+    checks = graded.grader.CHECKS
     problems = []
-    for fn_name, variants in graded.grader.VARIANTS.items():
-        for v in variants:
-            student = f"v-{fn_name}-{v.id}".replace("_", "-")
-            got = {k for k, (s, m) in graded.scores[student].items()
-                   if k in graded.grader.CHECKS and s != m}
-            if got != set(v.fails):
-                problems.append(f"{student}: failed {sorted(got)}, expected {sorted(v.fails)}")
-                continue
-            expected = sum(graded.grader.CHECKS.values()) - sum(graded.grader.CHECKS[c] for c in v.fails)
-            if graded.auto_total(student) != expected:
-                problems.append(f"{student}: score {graded.auto_total(student)} != {expected}")
-            if v.description not in html.unescape(graded.feedback(student)):
-                problems.append(f"{student}: feedback does not name {v.description!r}")
+    for student, batch in graded.batches.items():
+        expected_fail = set().union(*(v.fails for _, v in batch))
+        got = {k for k, (s, m) in graded.scores[student].items() if k in checks and s != m}
+        names = ", ".join(f"{fn}:{v.id}" for fn, v in batch)
+        if got != expected_fail:
+            problems.append(f"{student} ({names}): failed {sorted(got)}, expected {sorted(expected_fail)}")
+        expected = sum(checks.values()) - sum(checks[c] for c in expected_fail)
+        if graded.auto_total(student) != expected:
+            problems.append(f"{student} ({names}): score {graded.auto_total(student)} != {expected}")
+        feedback = html.unescape(graded.feedback(student))
+        for fn_name, v in batch:
+            if v.description not in feedback:
+                problems.append(f"{student}: feedback does not name {fn_name}:{v.id} {v.description!r}")
     assert not problems, "\n".join(problems)
+
+
+def test_variant_batches_cover_the_catalogue(graded):
+    seen = [(fn, v.id) for batch in graded.batches.values() for fn, v in batch]
+    catalogue = [(fn, v.id) for fn, vs in graded.grader.VARIANTS.items() for v in vs]
+    assert sorted(seen) == sorted(catalogue)
+    for batch in graded.batches.values():
+        fails = [v.fails for _, v in batch]
+        assert sum(len(f) for f in fails) == len(set().union(*fails)), "overlapping fails sets"
 
 
 def test_feedback_hides_hidden_tests(graded):

@@ -39,9 +39,14 @@ TORCH_CASES = [
         SGD,
         dict(lr=0.02, momentum=0.5, dampening=0.3, weight_decay=0.1),
     ),
-    ("momentum", dict(lr=0.03, momentum=0.8, dampening=0.8), SGD, dict(lr=0.03, momentum=0.8, dampening=0.8)),
     # torch ignores dampening when momentum = 0
     ("momentum", dict(lr=0.03, momentum=0.0, dampening=0.5), SGD, dict(lr=0.03, dampening=0.5)),
+    (
+        "momentum",
+        dict(lr=0.03, momentum=0.8, dampening=0.8),
+        SGD,
+        dict(lr=0.03, momentum=0.8, dampening=0.8),
+    ),
     ("nesterov", dict(lr=0.01), SGD, dict(lr=0.01, momentum=0.9, nesterov=True)),
     (
         "nesterov",
@@ -57,7 +62,12 @@ TORCH_CASES = [
         dict(lr=0.3, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.4, eps=1e-6),
     ),
     ("rmsprop", dict(), torch.optim.RMSprop, dict()),
-    ("rmsprop", dict(centered=True, alpha=0.9), torch.optim.RMSprop, dict(centered=True, alpha=0.9)),
+    (
+        "rmsprop",
+        dict(centered=True, alpha=0.9),
+        torch.optim.RMSprop,
+        dict(centered=True, alpha=0.9),
+    ),
     ("rmsprop", dict(lr=1e-3, momentum=0.9), torch.optim.RMSprop, dict(lr=1e-3, momentum=0.9)),
     (
         "rmsprop",
@@ -88,15 +98,20 @@ TORCH_CASES = [
         dict(lr=0.01, betas=(0.7, 0.95), eps=1e-3, weight_decay=0.2),
     ),
     ("nadam", dict(), torch.optim.NAdam, dict()),
+    ("nadam", dict(momentum_decay=0.0), torch.optim.NAdam, dict(momentum_decay=0.0)),
     (
         "nadam",
         dict(lr=0.01, betas=(0.8, 0.99), momentum_decay=0.05, weight_decay=0.1),
         torch.optim.NAdam,
         dict(lr=0.01, betas=(0.8, 0.99), momentum_decay=0.05, weight_decay=0.1),
     ),
-    ("nadam", dict(momentum_decay=0.0), torch.optim.NAdam, dict(momentum_decay=0.0)),
     ("amsgrad", dict(), ADAM, dict(amsgrad=True)),
-    ("amsgrad", dict(lr=0.05, weight_decay=0.2), ADAM, dict(lr=0.05, weight_decay=0.2, amsgrad=True)),
+    (
+        "amsgrad",
+        dict(lr=0.05, weight_decay=0.2),
+        ADAM,
+        dict(lr=0.05, weight_decay=0.2, amsgrad=True),
+    ),
     ("adamw", dict(), torch.optim.AdamW, dict()),
     (
         "adamw",
@@ -180,10 +195,9 @@ def test_matches_torch_every_step(case, optim_torch_float64_default):
 @pytest.mark.parametrize("name", NAMES)
 def test_lr_schedule_uses_steps_already_taken(name, optim_torch_float64_default):
     """lr(k) with k = 0 on the first step is what LambdaLR stepped after each step gives."""
-    case = next(c for c in TORCH_CASES if c[0] == name)
-    if name == "adagrad":
-        case = TORCH_CASES[9]  # with lr_decay, which divides the scheduled lr
-    _, kw, cls, tkw = case
+    # the last setting of each rule (for adagrad the one with lr_decay, which divides the
+    # scheduled lr; for adamw a decoupled decay, which uses it)
+    _, kw, cls, tkw = [c for c in TORCH_CASES if c[0] == name][-1]
 
     def schedule(k):
         return 0.1 * 0.99**k
@@ -302,15 +316,7 @@ def test_float32_stays_float32_and_tracks_float64(case):
     np.testing.assert_allclose(w32, w64, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("case", PATH_CASES, ids=PATH_IDS)
-def test_step_never_mutates_its_inputs(case):
-    name, kw = case
-    rule = optim.get(name, **kw)
-    w0, noise = _problem(steps=3)
-    w, state = w0, rule.init(w0)
-    for n in noise[:2]:  # get non-zero buffers first
-        w, state = rule.step(w, _grad(w, n), state)
-    g = _grad(w, noise[2])
+def _check_pure_step(rule, w, g, state):
     before_w, before_g = w.copy(), g.copy()
     before_state = {f: a.copy() for f, a in _arrays(state).items()}
     before_scalars = [v for v in state if not isinstance(v, np.ndarray)]
@@ -328,6 +334,19 @@ def test_step_never_mutates_its_inputs(case):
         assert not np.shares_memory(out, w) and not np.shares_memory(out, g)
     for old in _arrays(state).values():
         assert not np.shares_memory(w_new, old)
+    return w_new, new_state
+
+
+@pytest.mark.parametrize("case", PATH_CASES, ids=PATH_IDS)
+def test_step_never_mutates_its_inputs(case):
+    """Checked on the first step (t = 1 has its own code paths) and on the third (non-zero
+    buffers)."""
+    name, kw = case
+    rule = optim.get(name, **kw)
+    w, noise = _problem(steps=3)
+    state = rule.init(w)
+    for n in noise:
+        w, state = _check_pure_step(rule, w, _grad(w, n), state)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -435,7 +454,9 @@ def test_ema_momentum_is_torch_momentum_with_lr_times_one_minus_mu(optim_torch_f
         p.grad = torch.from_numpy(A @ p.detach().numpy() - b)
         opt.step()
         torch_path.append(p.detach().numpy().copy())
-    ours = optim.trajectory(optim.momentum(lr=lr_ema * (1 - mu), momentum=mu), lambda w: A @ w - b, w0, STEPS)
+    ours = optim.trajectory(
+        optim.momentum(lr=lr_ema * (1 - mu), momentum=mu), lambda w: A @ w - b, w0, STEPS
+    )
     np.testing.assert_allclose(ema_path, torch_path, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ours[1:], torch_path, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ours[-1], np.linalg.solve(A, b), atol=1e-6)  # and it converges
@@ -467,7 +488,9 @@ def test_eps_inside_follows_its_formula():
         v = alpha * v + (1 - alpha) * g**2
         w = w - lr * g / np.sqrt(v + eps)
         ref_rms.append(w)
-    rms_in = trajectory_fixed(optim.rmsprop(lr=lr, alpha=alpha, eps=eps, eps_inside=True), w0, grads)
+    rms_in = trajectory_fixed(
+        optim.rmsprop(lr=lr, alpha=alpha, eps=eps, eps_inside=True), w0, grads
+    )
     rms_out = trajectory_fixed(optim.rmsprop(lr=lr, alpha=alpha, eps=eps), w0, grads)
     np.testing.assert_allclose(rms_in, ref_rms, rtol=1e-12)
     assert np.max(np.abs(rms_in - rms_out)) > 1e-3  # the convention matters here
@@ -478,7 +501,9 @@ def test_eps_inside_follows_its_formula():
         v = b2 * v + (1 - b2) * g**2
         w = w - lr * (m / (1 - b1**t)) / np.sqrt(v / (1 - b2**t) + eps)
         ref_adam.append(w)
-    adam_in = trajectory_fixed(optim.adam(lr=lr, betas=(b1, b2), eps=eps, eps_inside=True), w0, grads)
+    adam_in = trajectory_fixed(
+        optim.adam(lr=lr, betas=(b1, b2), eps=eps, eps_inside=True), w0, grads
+    )
     adam_out = trajectory_fixed(optim.adam(lr=lr, betas=(b1, b2), eps=eps), w0, grads)
     np.testing.assert_allclose(adam_in, ref_adam, rtol=1e-12)
     assert np.max(np.abs(adam_in - adam_out)) > 1e-3
@@ -586,7 +611,10 @@ def test_bad_lr_type_and_bad_schedule_value():
 @pytest.mark.parametrize("name", ["adam", "adamax", "nadam", "amsgrad", "adamw"])
 @pytest.mark.parametrize(
     "betas, match",
-    [((1.0, 0.999), r"betas\[0\] must be in \[0, 1\)"), ((0.9, -0.1), r"betas\[1\] must be in \[0, 1\)")],
+    [
+        ((1.0, 0.999), r"betas\[0\] must be in \[0, 1\)"),
+        ((0.9, -0.1), r"betas\[1\] must be in \[0, 1\)"),
+    ],
 )
 def test_bad_betas(name, betas, match):
     with pytest.raises(ValueError, match=match):
@@ -611,7 +639,11 @@ def test_bad_hyperparameters():
         ),
         (lambda: optim.nadam(momentum_decay=-1e-3), ValueError, r"momentum_decay must be"),
         (lambda: optim.adam(amsgrad=1), TypeError, r"amsgrad must be True or False"),
-        (lambda: optim.nesterov(dampening=0.1), ValueError, r"nesterov requires momentum > 0 and dampening = 0"),
+        (
+            lambda: optim.nesterov(dampening=0.1),
+            ValueError,
+            r"nesterov requires momentum > 0 and dampening = 0",
+        ),
         (lambda: optim.nesterov(momentum=0.0), ValueError, r"nesterov requires momentum > 0"),
     ]
     for make, error, match in cases:
@@ -620,7 +652,9 @@ def test_bad_hyperparameters():
 
 
 def test_unknown_rule_name_lists_accepted_names():
-    with pytest.raises(KeyError, match=r"unknown rule 'Adam'; accepted names: sgd, momentum, .*adamw"):
+    with pytest.raises(
+        KeyError, match=r"unknown rule 'Adam'; accepted names: sgd, momentum, .*adamw"
+    ):
         optim.get("Adam")
 
 

@@ -93,6 +93,68 @@ def stale_releases(ids: list[str]) -> list[str]:
     return stale
 
 
+# ----------------------------------------------------------------------------- simulation
+# Used by tests/test_assignments_e2e.py and bench/grading.py to make submissions.
+
+
+def setup_course(aid: str, root: Path) -> tuple:
+    """A fresh course in ``root`` (config + the assignment's .md), released; returns the
+    (release, source) notebooks."""
+    import shutil
+
+    import nbformat
+
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    (root / "solutions" / aid).mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "solutions" / aid / f"{aid}.md", root / "solutions" / aid)
+    release([aid], root=root)
+    return (nbformat.read(root / "assignments" / aid / f"{aid}.ipynb", as_version=4),
+            nbformat.read(root / "solutions" / aid / f"{aid}.ipynb", as_version=4))
+
+
+def _grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def fill_solutions(release_nb, source_nb):
+    """A copy of the released notebook with every code solution cell answered as in the
+    source notebook (solution delimiters removed)."""
+    import nbformat
+
+    nb = nbformat.from_dict(release_nb)
+    answers = {_grade_id(c): c.source for c in source_nb.cells if _grade_id(c)}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            cell.source = "\n".join(
+                line for line in answers[meta["grade_id"]].split("\n")
+                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+    return nb
+
+
+def append_variant(nb, fn_name: str, variant) -> None:
+    """Redefine ``fn_name`` as ``variant`` at the end of the solution cell that defines it."""
+    import re
+
+    from course_lib.grading import core
+
+    pattern = re.compile(rf"^def {re.escape(fn_name)}\(", re.MULTILINE)
+    cells = [c for c in nb.cells if c.cell_type == "code"
+             and c.metadata.get("nbgrader", {}).get("solution") and pattern.search(c.source)]
+    if len(cells) != 1:
+        raise ValueError(f"{fn_name} must be defined in exactly one solution cell, found {len(cells)}")
+    cells[0].source += "\n\n\n" + core.variant_source(variant, fn_name)
+
+
+def submit(root: Path, aid: str, student: str, nb) -> None:
+    import nbformat
+
+    out = root / "grading" / "submitted" / student / aid
+    out.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out / f"{aid}.ipynb")
+
+
 def _in_gradebook(aid: str, root: Path) -> bool:
     from nbgrader.api import Gradebook, MissingEntry
 

@@ -22,7 +22,13 @@ from pathlib import Path
 import jupytext
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ROOT / "chapters"
+
+
+def _show(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def cell_signature(nb) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -36,7 +42,7 @@ def cell_signature(nb) -> list[tuple[str, str, tuple[str, ...]]]:
 def differences(md_path: Path, ipynb_path: Path) -> list[str]:
     """Human-readable differences between a .md notebook and its .ipynb twin ([] if none)."""
     if not ipynb_path.exists():
-        return [f"{ipynb_path.relative_to(ROOT)} is missing"]
+        return [f"{_show(ipynb_path)} is missing"]
     want = cell_signature(jupytext.read(md_path))
     have = cell_signature(jupytext.read(ipynb_path))
     problems = []
@@ -66,33 +72,36 @@ def write_twin(md_path: Path) -> bool:
     return True
 
 
-def md_notebooks(paths: list[str]) -> list[Path]:
+def md_notebooks(paths: list[str], root: Path = ROOT) -> list[Path]:
     if paths:
         found = [Path(p).resolve() for p in paths]
         bad = [str(p) for p in found if p.suffix != ".md" or not p.exists()]
         if bad:
             raise ValueError(f"paths must be existing .md notebooks, got {bad}")
         return found
-    return sorted(CHAPTERS.glob("*.md"))
+    return sorted((root / "chapters").glob("*.md"))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", help=".md notebooks (default: chapters/*.md)")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="book folder whose chapters/*.md to use (default: this repository)")
     parser.add_argument("--check", action="store_true",
                         help="only report stale or missing twins; exit 1 if there are any")
     args = parser.parse_args(argv)
     stale = 0
-    for md in md_notebooks(args.paths):
+    root = args.root.resolve()
+    for md in md_notebooks(args.paths, root):
         ipynb = md.with_suffix(".ipynb")
         if args.check:
             problems = differences(md, ipynb)
             if problems:
                 stale += 1
-                print(f"OUT OF SYNC {md.relative_to(ROOT)}: " + "; ".join(problems))
+                print(f"OUT OF SYNC {_show(md)}: " + "; ".join(problems))
         else:
             if write_twin(md):
-                print(f"wrote {ipynb.relative_to(ROOT)}")
+                print(f"wrote {_show(ipynb)}")
     if args.check:
         print("all twins in sync" if not stale else
               f"{stale} stale twin(s): run .venv/bin/python tools/sync_notebooks.py")

@@ -57,7 +57,7 @@ RULES = {
 
 
 def get(name: str, **hyperparams) -> Rule:
-    """The rule ``RULES[name](**hyperparams)``; ``KeyError`` listing the names for an unknown one."""
+    """The rule ``RULES[name](**hyperparams)``; ``KeyError`` listing the names if unknown."""
     if not isinstance(name, str) or name not in RULES:
         raise KeyError(f"unknown rule {name!r}; accepted names: {', '.join(RULES)}")
     return RULES[name](**hyperparams)

@@ -19,7 +19,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._base import Rule, as_float_array, check_lr, check_nonneg, pure_step, resolve_lr, weight_decayed
+from ._base import (
+    Rule,
+    as_float_array,
+    check_lr,
+    check_nonneg,
+    pure_step,
+    resolve_lr,
+    weight_decayed,
+)
 
 __all__ = ["AdagradState", "adagrad"]
 
@@ -31,7 +39,9 @@ class AdagradState(NamedTuple):
     G: np.ndarray
 
 
-def adagrad(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10) -> Rule:
+def adagrad(
+    lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10
+) -> Rule:
     r"""AdaGrad, as ``torch.optim.Adagrad`` with the same keywords.
 
     Update at step t (first step t = 1), elementwise::

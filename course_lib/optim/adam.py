@@ -18,13 +18,14 @@ w_1 = w_0 - eta * g_1 / (|g_1| + epsilon), about eta in size for every coordinat
 Conventions that differ between sources, reachable here:
 
 * ``bias_correction=False``: mhat_t = m_t, vhat_t = v_t (Adam without the correction,
-  i.e. RMSprop on a momentum average); then w_1 = w_0 - eta (1 - beta1) g_1 /
+  i.e. RMSprop applied to the momentum average m_t); then w_1 = w_0 - eta (1 - beta1) g_1 /
   (sqrt(1 - beta2) |g_1| + epsilon), about 3.2 eta for the default betas.
 * ``eps_inside=True``: w_t = w_{t-1} - eta * mhat_t / sqrt(vhat_t + epsilon).
 * torch (and this rule) compute eta / (1 - beta1^t) * m_t / (sqrt(v_t) / sqrt(1 - beta2^t)
   + epsilon), which is exactly the formula above. The paper's "more efficient" ordering
   (used by TensorFlow) adds epsilon to the uncorrected sqrt(v_t), which amounts to using
-  epsilon / sqrt(1 - beta2^t) in place of epsilon; the two differ only while that matters.
+  epsilon / sqrt(1 - beta2^t) in place of epsilon: about 32 epsilon at t = 1 for
+  beta2 = 0.999, tending to epsilon as t grows.
 * ``weight_decay`` is the L2 penalty added to the gradient, which Adam then rescales
   coordinate by coordinate; decoupled weight decay is :func:`~course_lib.optim.adamw`.
 * AMSGrad (Reddi et al. 2018) is ``amsgrad=True``: as in torch, the running maximum is

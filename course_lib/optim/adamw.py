@@ -61,7 +61,7 @@ def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=Fals
     def step(w, g, state):
         eta = resolve_lr(lr, state.t)
         delta, new_state = adam_delta(g, state, eta, beta1, beta2, eps, amsgrad)
-        w_new = np.multiply(w, 1.0 - 1e-3 * weight_decay)  # w' = (1 - eta lambda) w_{t-1}
+        w_new = np.multiply(w, 1.0 - eta * weight_decay)  # w' = (1 - eta lambda) w_{t-1}
         w_new += delta  # w_t = w' - eta mhat_t / (sqrt(vhat_t) + epsilon)
         return w_new, new_state
 

@@ -50,5 +50,8 @@ def amsgrad(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0) -> Rule:
     """
     rule = adam(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=True)
     return Rule(
-        "amsgrad", rule.init, rule.step, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        "amsgrad",
+        rule.init,
+        rule.step,
+        dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay),
     )

@@ -98,9 +98,11 @@ def momentum(lr=1e-3, momentum=0.9, dampening=0.0, weight_decay=0.0) -> Rule:
         t = state.t + 1
         eta = resolve_lr(lr, state.t)
         g = weight_decayed(g, w, weight_decay)
-        # mu = 0: no velocity to keep (the state's v stays 0); the step is -eta g_t.
-        v = velocity(state.v, g, t, mu, tau) if mu != 0 else state.v
-        w_new = np.multiply(v if mu != 0 else g, -eta)
+        if mu == 0:  # plain SGD: like torch, keep no velocity (v stays 0), ignore tau
+            v, direction = state.v, g
+        else:
+            v = direction = velocity(state.v, g, t, mu, tau)  # v_t
+        w_new = np.multiply(direction, -eta)
         w_new += w  # w_t = w_{t-1} - eta v_t
         return w_new, MomentumState(t=t, v=v)
 

@@ -44,7 +44,7 @@ class NesterovState(NamedTuple):
 
 
 def nesterov(lr=1e-3, momentum=0.9, dampening=0.0, weight_decay=0.0) -> Rule:
-    r"""Nesterov momentum, as ``torch.optim.SGD(lr, momentum, dampening=0, weight_decay, nesterov=True)``.
+    r"""Nesterov momentum, as ``torch.optim.SGD(lr, momentum, weight_decay, nesterov=True)``.
 
     Update at step t (first step t = 1), mu = momentum::
 

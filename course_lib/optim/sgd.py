@@ -14,7 +14,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._base import Rule, as_float_array, check_lr, check_nonneg, pure_step, resolve_lr, weight_decayed
+from ._base import (
+    Rule,
+    as_float_array,
+    check_lr,
+    check_nonneg,
+    pure_step,
+    resolve_lr,
+    weight_decayed,
+)
 
 __all__ = ["SGDState", "sgd"]
 

@@ -1,0 +1,205 @@
+"""The book: table of contents, notebook twins, Colab set-up cells, and one full build.
+
+The build (every chapter executed, `-W -n --keep-going`: any warning, broken reference or
+failing cell is an error) runs once per session, into a temporary folder, and the tests
+that need HTML share it. Everything else is quick and reads the sources only.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import html
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+REPO_URL = "https://github.com/opt4dl/optimization-for-deep-learning"
+COLAB_PREFIX = ("https://colab.research.google.com/github/opt4dl/"
+                "optimization-for-deep-learning/blob/main/")
+INSTALL_SPEC = "course_lib @ git+" + REPO_URL
+
+
+def _load_sync_tool():
+    spec = importlib.util.spec_from_file_location("sync_notebooks",
+                                                  ROOT / "tools" / "sync_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def toc_entries() -> list[str]:
+    """Every `file:` of _toc.yml (the root first), without extension."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc.get("parts", []))
+    walk(toc.get("chapters", []))
+    return files
+
+
+TOC = toc_entries()
+CHAPTERS = [f for f in TOC if f.startswith("chapters/")]
+NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+# ----------------------------------------------------------------------------- sources
+def test_toc_lists_the_whole_course():
+    assert TOC[0] == "intro"
+    assert {"notation", "references"} <= set(TOC)
+    numbered = [c for c in CHAPTERS if re.match(r"chapters/\d\d_", c)]
+    assert [int(c[9:11]) for c in numbered] == list(range(1, 15))
+    assert {"chapters/appendix_choosing", "chapters/appendix_equations"} <= set(CHAPTERS)
+    assert len(TOC) == len(set(TOC)), "a page appears twice in _toc.yml"
+
+
+@pytest.mark.parametrize("page", [p for p in TOC if p not in CHAPTERS])
+def test_front_and_back_matter_exist(page):
+    assert (ROOT / f"{page}.md").is_file()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_has_notebook_and_md_twin(chapter):
+    assert (ROOT / f"{chapter}.ipynb").is_file(), "the book builds from the .ipynb"
+    assert (ROOT / f"{chapter}.md").is_file(), "the .ipynb is generated from the .md"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_twins_in_sync(chapter):
+    sync = _load_sync_tool()
+    problems = sync.differences(ROOT / f"{chapter}.md", ROOT / f"{chapter}.ipynb")
+    assert not problems, (
+        f"{chapter}.ipynb is stale ({'; '.join(problems)}): "
+        f"run .venv/bin/python tools/sync_notebooks.py {chapter}.md"
+    )
+
+
+def test_sync_check_detects_a_stale_twin(tmp_path):
+    sync = _load_sync_tool()
+    md = ROOT / f"{CHAPTERS[0]}.md"
+    nb = nbformat.read(ROOT / f"{CHAPTERS[0]}.ipynb", as_version=4)
+    code = next(c for c in nb.cells if c.cell_type == "code" and "remove-cell" not in
+                c.metadata.get("tags", []))
+    code.source += "\nx = 1  # an edit made in the notebook only"
+    stale = tmp_path / "stale.ipynb"
+    nbformat.write(nb, stale)
+    assert sync.differences(md, stale)
+    assert sync.differences(md, tmp_path / "missing.ipynb")
+
+
+def _first_code_cell(nb):
+    return next(c for c in nb.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_first_code_cell_installs_course_lib_on_colab(path):
+    nb = nbformat.read(path, as_version=4)
+    cell = _first_code_cell(nb)
+    src = cell.source
+    assert '"google.colab" in sys.modules' in src
+    assert '"pip", "install"' in src and INSTALL_SPEC in src and "check=True" in src
+    assert "remove-cell" in cell.metadata.get("tags", []), "hidden in the book"
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), \
+        "committed notebooks are stripped of outputs"
+
+
+def test_bibliography_keys_unique_and_cited_keys_exist():
+    bib = (ROOT / "references.bib").read_text(encoding="utf-8")
+    keys = re.findall(r"^@\w+\{([^,\s]+),", bib, flags=re.M)
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    assert not duplicates, f"duplicate keys in references.bib: {duplicates}"
+    cited = set()
+    for md in (ROOT / "chapters").glob("*.md"):
+        for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", md.read_text(encoding="utf-8")):
+            cited.update(k.strip() for k in group.split(","))
+    assert cited <= set(keys), f"cited but not in references.bib: {sorted(cited - set(keys))}"
+
+
+# ----------------------------------------------------------------------------- the build
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """Build the whole book once (shared by pytest-xdist workers through a file lock)."""
+    shared = tmp_path_factory.getbasetemp().parent
+    out = shared / "book_build"
+    result = shared / "book_build.json"
+    with open(shared / "book_build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not result.exists():
+            jb = Path(sys.executable).with_name("jupyter-book")
+            env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
+            proc = subprocess.run(
+                [str(jb), "build", str(ROOT), "-W", "-n", "--keep-going",
+                 "--path-output", str(out)],
+                capture_output=True, text=True, env=env,
+            )
+            log = proc.stdout + proc.stderr
+            result.write_text(json.dumps({"returncode": proc.returncode, "log": log}))
+        outcome = json.loads(result.read_text())
+    assert outcome["returncode"] == 0, "book build failed:\n" + outcome["log"][-6000:]
+    return out / "_build"
+
+
+def test_build_succeeds_without_warnings(built_book):
+    assert (built_book / "html" / "intro.html").is_file()
+
+
+@pytest.mark.parametrize("page", TOC)
+def test_every_toc_page_is_built(built_book, page):
+    assert (built_book / "html" / f"{page}.html").is_file()
+
+
+def _colab_links(page_html: str) -> list[str]:
+    return [html.unescape(u) for u in
+            re.findall(r'href="(https://colab\.research\.google\.com/[^"]+)"', page_html)]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_colab_button_opens_an_existing_notebook(built_book, chapter):
+    page = (built_book / "html" / f"{chapter}.html").read_text(encoding="utf-8")
+    links = _colab_links(page)
+    assert links, f"{chapter} has no Colab launch button"
+    for link in links:
+        assert link.startswith(COLAB_PREFIX), link
+        path = link[len(COLAB_PREFIX):]
+        assert path.endswith(".ipynb"), f"Colab link to a non-notebook: {link}"
+        assert (ROOT / path).is_file(), f"Colab link to a missing notebook: {path}"
+
+
+def test_no_colab_link_anywhere_points_at_markdown(built_book):
+    for page in (built_book / "html").rglob("*.html"):
+        for link in _colab_links(page.read_text(encoding="utf-8")):
+            assert link.endswith(".ipynb"), f"{page.name}: {link}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_executed_pages_show_no_errors(built_book, chapter):
+    page = (built_book / "html" / f"{chapter}.html").read_text(encoding="utf-8")
+    assert "Traceback" not in page
+    assert not re.search(r'class="[^"]*\boutput\b[^"]*\b(traceback|error)\b', page)
+    executed = built_book / "jupyter_execute" / f"{chapter}.ipynb"
+    nb = nbformat.read(executed, as_version=4)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.output_type == "error"]
+    assert not errors
+    first = _first_code_cell(nb)
+    assert '"google.colab" in sys.modules' in first.source  # set-up cell still first
+    assert "google.colab" not in page, "the Colab set-up cell must be hidden in the book"

@@ -17,6 +17,7 @@ floor = t_copyto * (arrays read + arrays written) / 2.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
@@ -43,32 +44,33 @@ CASES = {
 }
 
 
-def median_ms(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+def measure(name: str, w: np.ndarray, g: np.ndarray, repeats: int) -> tuple[float, float, float]:
+    """Median ms of one NumPy step, one torch step and one np.copyto of w.
 
-
-def time_numpy(name: str, w: np.ndarray, g: np.ndarray, repeats: int) -> float:
+    The three are timed in turn within each repeat, so that a change in the machine's load
+    during the run affects all three alike."""
     rule = optim.get(name)
-    box = list(rule.step(w, g, rule.init(w)))  # one warm-up step: non-zero state
+    numpy_run = list(rule.step(w, g, rule.init(w)))  # warm-up step: non-zero state
 
-    def one_step():
-        box[0], box[1] = rule.step(box[0], g, box[1])
-
-    return median_ms(one_step, repeats)
-
-
-def time_torch(name: str, w: np.ndarray, g: np.ndarray, repeats: int) -> float:
     cls, kwargs, _, _ = CASES[name]
     p = torch.nn.Parameter(torch.from_numpy(w.copy()))
     p.grad = torch.from_numpy(g.copy())
     opt = cls([p], foreach=True, **kwargs)
     opt.step()  # warm-up: allocates the state
-    return median_ms(opt.step, repeats)
+
+    dst = np.empty_like(w)
+    times = {"numpy": [], "torch": [], "copy": []}
+    for _ in range(repeats):
+        start = time.perf_counter()
+        numpy_run[0], numpy_run[1] = rule.step(numpy_run[0], g, numpy_run[1])
+        times["numpy"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        opt.step()
+        times["torch"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        np.copyto(dst, w)
+        times["copy"].append(time.perf_counter() - start)
+    return tuple(1e3 * statistics.median(times[k]) for k in ("numpy", "torch", "copy"))
 
 
 def main(argv=None) -> None:
@@ -83,15 +85,14 @@ def main(argv=None) -> None:
     rng = np.random.default_rng(0)
     w = rng.standard_normal(args.size, dtype=np.float32)
     g = rng.standard_normal(args.size, dtype=np.float32)
-    dst = np.empty_like(w)
-    copy_ms = median_ms(lambda: np.copyto(dst, w), max(args.repeats, 5))
 
     print(
         f"{args.size:,} float32 parameters, median of {args.repeats} steps; numpy "
         f"{np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-        f"{platform.processor() or platform.machine()}"
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f}"
     )
-    print(f"np.copyto of one array: {copy_ms:.2f} ms  (floor = copyto x (reads + writes) / 2)")
+    print("floor = time of np.copyto of one array x (arrays read + arrays written) / 2")
     header = (
         f"{'rule':<10}{'R+W':>5}{'numpy ms':>10}{'torch ms':>10}{'np/torch':>10}"
         f"{'floor ms':>10}{'np/floor':>10}{'torch/floor':>12}"
@@ -100,9 +101,8 @@ def main(argv=None) -> None:
     print("-" * len(header))
     for name in args.rules:
         _, _, reads, writes = CASES[name]
-        floor = copy_ms * (reads + writes) / 2
-        t_np = time_numpy(name, w, g, args.repeats)
-        t_torch = time_torch(name, w, g, args.repeats)
+        t_np, t_torch, t_copy = measure(name, w, g, args.repeats)
+        floor = t_copy * (reads + writes) / 2
         print(
             f"{name:<10}{reads + writes:>5}{t_np:>10.2f}{t_torch:>10.2f}{t_np / t_torch:>10.2f}"
             f"{floor:>10.2f}{t_np / floor:>10.2f}{t_torch / floor:>12.2f}"

@@ -349,6 +349,50 @@ def test_step_never_mutates_its_inputs(case):
         w, state = _check_pure_step(rule, w, _grad(w, n), state)
 
 
+def _check_blockwise_equals_pieces(rule, shape, cuts, seed=2):
+    """Step a large array and, separately, its column pieces [cuts[i], cuts[i+1]); the
+    results must agree bit for bit."""
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal(shape)
+    state = rule.init(w)
+    pieces = [(slice(None), slice(a, b)) for a, b in zip(cuts[:-1], cuts[1:])]
+    piece_states = [rule.init(w[p]) for p in pieces]
+    for _ in range(2):
+        g = rng.standard_normal(shape)
+        w_small = []
+        for i, p in enumerate(pieces):
+            w_piece, piece_states[i] = rule.step(w[p], g[p], piece_states[i])
+            w_small.append(w_piece)
+        w, state = rule.step(w, g, state)
+        assert w.shape == shape and all(a.shape == shape for a in _arrays(state).values())
+        np.testing.assert_array_equal(w, np.concatenate(w_small, axis=1))
+        for f, a in _arrays(state).items():
+            whole = np.concatenate([getattr(s, f) for s in piece_states], axis=1)
+            np.testing.assert_array_equal(a, whole, err_msg=f)
+        scalars = [v for v in state if not isinstance(v, np.ndarray)]
+        assert scalars == [v for v in piece_states[0] if not isinstance(v, np.ndarray)]
+
+
+def test_large_arrays_are_updated_blockwise_with_the_same_result():
+    """From 4 MiB on, step updates in blocks (for speed); the result must be that of the
+    same update on pieces below 4 MiB. Shape (2, 262151) float64 is 4.19 MB and not a
+    multiple of the block."""
+    rule = optim.adam(amsgrad=True, weight_decay=0.1)
+    _check_blockwise_equals_pieces(rule, (2, 262_151), [0, 90_000, 180_000, 262_151])
+
+
+@pytest.mark.parametrize("case", PATH_CASES, ids=PATH_IDS)
+def test_blockwise_update_of_every_rule(case, monkeypatch):
+    """The same check for every rule and option, with the block size shrunk to 256 bytes
+    (and the threshold to 4 KiB) so that small arrays exercise the blocked path."""
+    from course_lib.optim import _base
+
+    monkeypatch.setattr(_base, "_BLOCK_BYTES", 256)
+    monkeypatch.setattr(_base, "_BLOCKED_FROM", 4096)
+    rule = optim.get(*case[:1], **case[1])
+    _check_blockwise_equals_pieces(rule, (2, 301), [0, 100, 200, 301])  # 4816 bytes
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_first_step_and_zero_gradients(name):
     rule = optim.get(name)

@@ -144,7 +144,10 @@ def append_variant(nb, fn_name: str, variant) -> None:
              and c.metadata.get("nbgrader", {}).get("solution") and pattern.search(c.source)]
     if len(cells) != 1:
         raise ValueError(f"{fn_name} must be defined in exactly one solution cell, found {len(cells)}")
-    cells[0].source += "\n\n\n" + core.variant_source(variant, fn_name)
+    # Variants may use np, math and copy (GRADING_NOTES.md); import them in case the
+    # notebook does not.
+    cells[0].source += ("\n\n\nimport copy, math\nimport numpy as np\n\n\n"
+                        + core.variant_source(variant, fn_name))
 
 
 def submit(root: Path, aid: str, student: str, nb) -> None:

@@ -165,13 +165,24 @@ def _check_state(state: Any, state_type: type, w: np.ndarray) -> None:
             )
 
 
-def pure_step(state_type: type) -> Callable:
-    """Decorator turning an update written on clean arrays into a rule's ``step``.
+# Arrays of at least _BLOCKED_FROM bytes are updated in blocks of _BLOCK_BYTES per array.
+_BLOCK_BYTES = 1 << 18
+_BLOCKED_FROM = 16 * _BLOCK_BYTES
 
-    The wrapped ``update(w, g, state)`` receives ``w`` as a float array, ``g`` of the same
-    shape and dtype, and a ``state`` of type ``state_type`` whose arrays match ``w``; 0-d
-    inputs arrive as shape ``(1,)`` views (so in-place ufuncs work on them) and the results
-    are given back their shape ``()``. ``update`` must not write into its arguments.
+
+def pure_step(state_type: type, lr: Any) -> Callable:
+    """Decorator turning ``update(w, g, state, eta)`` into a rule's ``step(w, g, state)``.
+
+    ``step`` converts and checks its inputs, resolves the learning rate
+    ``eta = resolve_lr(lr, state.t)`` once, and calls ``update`` with ``w`` a float array,
+    ``g`` of the same shape and dtype, and a ``state`` of type ``state_type`` whose arrays
+    match ``w``. ``update`` must not write into its arguments; it returns new arrays.
+
+    0-d inputs reach ``update`` as shape ``(1,)`` views (in-place ufuncs need arrays) and
+    get their shape ``()`` back. Large inputs (>= 4 MiB) are updated block by block, with
+    the same elementwise result: a rule applies a dozen NumPy operations in turn, and on a
+    block of 256 KiB their temporaries stay in the CPU cache instead of streaming the whole
+    array through memory once per operation.
     """
 
     def decorate(update: Callable) -> Callable:
@@ -184,9 +195,12 @@ def pure_step(state_type: type) -> Callable:
                 raise TypeError(f"g must be an array of real numbers, got dtype {g.dtype}")
             g = g.astype(w.dtype, copy=False)
             _check_state(state, state_type, w)
+            eta = resolve_lr(lr, state.t)
+            if w.nbytes >= _BLOCKED_FROM:
+                return _blockwise(update, w, g, state, eta)
             if w.ndim > 0:
-                return update(w, g, state)
-            w_new, new = update(w.reshape(1), g.reshape(1), _reshape_state(state, (1,)))
+                return update(w, g, state, eta)
+            w_new, new = update(w.reshape(1), g.reshape(1), _reshape_state(state, (1,)), eta)
             return w_new.reshape(()), _reshape_state(new, ())
 
         return step
@@ -198,6 +212,30 @@ def _reshape_state(state: NamedTuple, shape: tuple) -> NamedTuple:
     return state._replace(
         **{f: v.reshape(shape) for f, v in zip(state._fields, state) if isinstance(v, np.ndarray)}
     )
+
+
+def _blockwise(update: Callable, w: np.ndarray, g: np.ndarray, state: NamedTuple, eta: float):
+    """``update`` applied to consecutive blocks of the flattened arrays, written into new
+    full-size outputs. Every operation of a rule is elementwise, so the result is the same,
+    bit for bit, as one call on the whole arrays."""
+    fields = [f for f, v in zip(state._fields, state) if isinstance(v, np.ndarray)]
+    shape = w.shape
+    w, g = w.reshape(-1), g.reshape(-1)
+    old = {f: getattr(state, f).reshape(-1) for f in fields}
+    w_new = np.empty_like(w)
+    new = {f: np.empty_like(w) for f in fields}
+    size = _BLOCK_BYTES // w.itemsize
+    for start in range(0, w.size, size):
+        block = slice(start, start + size)
+        w_block, state_block = update(
+            w[block], g[block], state._replace(**{f: old[f][block] for f in fields}), eta
+        )
+        w_new[block] = w_block
+        for f in fields:
+            new[f][block] = getattr(state_block, f)
+    # The scalar fields (t, NAdam's mu_product) are the same for every block.
+    new = {f: a.reshape(shape) for f, a in new.items()}
+    return w_new.reshape(shape), state_block._replace(**new)
 
 
 def weight_decayed(g: np.ndarray, w: np.ndarray, weight_decay: float) -> np.ndarray:

@@ -30,7 +30,6 @@ from ._base import (
     check_nonneg,
     ema_of_square,
     pure_step,
-    resolve_lr,
     weight_decayed,
 )
 
@@ -73,9 +72,8 @@ def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0) -> Rule:
         w = as_float_array(w, "w")
         return AdadeltaState(t=0, v=np.zeros_like(w), u=np.zeros_like(w))
 
-    @pure_step(AdadeltaState)
-    def step(w, g, state):
-        eta = resolve_lr(lr, state.t)
+    @pure_step(AdadeltaState, lr)
+    def step(w, g, state, eta):
         g = weight_decayed(g, w, weight_decay)
         v = ema_of_square(state.v, g, rho)  # v_t
         delta = np.add(v, eps)

@@ -25,7 +25,6 @@ from ._base import (
     check_lr,
     check_nonneg,
     pure_step,
-    resolve_lr,
     weight_decayed,
 )
 
@@ -75,10 +74,10 @@ def adagrad(
         w = as_float_array(w, "w")
         return AdagradState(t=0, G=np.full_like(w, initial_accumulator_value))
 
-    @pure_step(AdagradState)
-    def step(w, g, state):
+    @pure_step(AdagradState, lr)
+    def step(w, g, state, eta):
         t = state.t + 1
-        eta_t = resolve_lr(lr, state.t) / (1.0 + (t - 1) * lr_decay)
+        eta_t = eta / (1.0 + (t - 1) * lr_decay)
         g = weight_decayed(g, w, weight_decay)
         G = np.multiply(g, g)
         G += state.G  # G_t = G_{t-1} + g_t^2

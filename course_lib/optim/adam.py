@@ -49,7 +49,6 @@ from ._base import (
     ema,
     ema_of_square,
     pure_step,
-    resolve_lr,
     weight_decayed,
 )
 
@@ -139,9 +138,8 @@ def adam(
     def init(w) -> AdamState:
         return adam_init(w, amsgrad)
 
-    @pure_step(AdamState)
-    def step(w, g, state):
-        eta = resolve_lr(lr, state.t)
+    @pure_step(AdamState, lr)
+    def step(w, g, state, eta):
         g = weight_decayed(g, w, weight_decay)
         delta, new_state = adam_delta(
             g, state, eta, beta1, beta2, eps, amsgrad, bias_correction, eps_inside

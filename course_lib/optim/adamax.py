@@ -27,7 +27,6 @@ from ._base import (
     check_nonneg,
     ema,
     pure_step,
-    resolve_lr,
     weight_decayed,
 )
 
@@ -69,10 +68,9 @@ def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0) -> Rule:
         w = as_float_array(w, "w")
         return AdamaxState(t=0, m=np.zeros_like(w), u=np.zeros_like(w))
 
-    @pure_step(AdamaxState)
-    def step(w, g, state):
+    @pure_step(AdamaxState, lr)
+    def step(w, g, state, eta):
         t = state.t + 1
-        eta = resolve_lr(lr, state.t)
         g = weight_decayed(g, w, weight_decay)
         m = ema(state.m, g, beta1)  # m_t
         u = np.abs(g)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Rule, check_betas, check_flag, check_lr, check_nonneg, pure_step, resolve_lr
+from ._base import Rule, check_betas, check_flag, check_lr, check_nonneg, pure_step
 from .adam import AdamState, adam_delta, adam_init
 
 __all__ = ["AdamState", "adamw"]
@@ -57,9 +57,8 @@ def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=Fals
     def init(w) -> AdamState:
         return adam_init(w, amsgrad)
 
-    @pure_step(AdamState)
-    def step(w, g, state):
-        eta = resolve_lr(lr, state.t)
+    @pure_step(AdamState, lr)
+    def step(w, g, state, eta):
         delta, new_state = adam_delta(g, state, eta, beta1, beta2, eps, amsgrad)
         w_new = np.multiply(w, 1.0 - eta * weight_decay)  # w' = (1 - eta lambda) w_{t-1}
         w_new += delta  # w_t = w' - eta mhat_t / (sqrt(vhat_t) + epsilon)

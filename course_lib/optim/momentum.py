@@ -38,7 +38,6 @@ from ._base import (
     check_lr,
     check_nonneg,
     pure_step,
-    resolve_lr,
     weight_decayed,
 )
 
@@ -93,10 +92,9 @@ def momentum(lr=1e-3, momentum=0.9, dampening=0.0, weight_decay=0.0) -> Rule:
     def init(w) -> MomentumState:
         return MomentumState(t=0, v=np.zeros_like(as_float_array(w, "w")))
 
-    @pure_step(MomentumState)
-    def step(w, g, state):
+    @pure_step(MomentumState, lr)
+    def step(w, g, state, eta):
         t = state.t + 1
-        eta = resolve_lr(lr, state.t)
         g = weight_decayed(g, w, weight_decay)
         if mu == 0:  # plain SGD: like torch, keep no velocity (v stays 0), ignore tau
             v, direction = state.v, g

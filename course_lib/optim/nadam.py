@@ -51,7 +51,6 @@ from ._base import (
     ema,
     ema_of_square,
     pure_step,
-    resolve_lr,
     weight_decayed,
 )
 
@@ -117,10 +116,9 @@ def nadam(
         w = as_float_array(w, "w")
         return NAdamState(t=0, m=np.zeros_like(w), v=np.zeros_like(w), mu_product=1.0)
 
-    @pure_step(NAdamState)
-    def step(w, g, state):
+    @pure_step(NAdamState, lr)
+    def step(w, g, state, eta):
         t = state.t + 1
-        eta = resolve_lr(lr, state.t)
         g = weight_decayed(g, w, weight_decay)
         mu_t, mu_next = mu(t), mu(t + 1)
         prod_t = state.mu_product * mu_t  # prod_{i<=t} mu_i

@@ -28,7 +28,6 @@ from ._base import (
     check_lr,
     check_nonneg,
     pure_step,
-    resolve_lr,
     weight_decayed,
 )
 from .momentum import velocity
@@ -75,10 +74,9 @@ def nesterov(lr=1e-3, momentum=0.9, dampening=0.0, weight_decay=0.0) -> Rule:
     def init(w) -> NesterovState:
         return NesterovState(t=0, v=np.zeros_like(as_float_array(w, "w")))
 
-    @pure_step(NesterovState)
-    def step(w, g, state):
+    @pure_step(NesterovState, lr)
+    def step(w, g, state, eta):
         t = state.t + 1
-        eta = resolve_lr(lr, state.t)
         g = weight_decayed(g, w, weight_decay)
         v = velocity(state.v, g, t, mu, 0.0)
         w_new = np.multiply(v, mu)  # mu v_t

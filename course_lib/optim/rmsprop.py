@@ -39,7 +39,6 @@ from ._base import (
     ema,
     ema_of_square,
     pure_step,
-    resolve_lr,
     root_plus_eps,
     weight_decayed,
 )
@@ -101,9 +100,8 @@ def rmsprop(
             b=np.zeros_like(w) if mu > 0 else None,
         )
 
-    @pure_step(RMSpropState)
-    def step(w, g, state):
-        eta = resolve_lr(lr, state.t)
+    @pure_step(RMSpropState, lr)
+    def step(w, g, state, eta):
         g = weight_decayed(g, w, weight_decay)
         v = ema_of_square(state.v, g, alpha)  # v_t
         if centered:

@@ -20,7 +20,6 @@ from ._base import (
     check_lr,
     check_nonneg,
     pure_step,
-    resolve_lr,
     weight_decayed,
 )
 
@@ -58,9 +57,8 @@ def sgd(lr=1e-3, weight_decay=0.0) -> Rule:
         as_float_array(w, "w")
         return SGDState(t=0)
 
-    @pure_step(SGDState)
-    def step(w, g, state):
-        eta = resolve_lr(lr, state.t)
+    @pure_step(SGDState, lr)
+    def step(w, g, state, eta):
         g = weight_decayed(g, w, weight_decay)
         w_new = np.multiply(g, -eta)  # - eta g_t
         w_new += w  # w_t = w_{t-1} - eta g_t

@@ -1,0 +1,208 @@
+"""Tests of the shared check engine (course_lib.grading.core) and of the contract every
+assignment grading module must meet (run for each module present in course_lib/grading)."""
+from __future__ import annotations
+
+import builtins
+import copy
+import importlib
+import importlib.util
+import inspect
+import math
+
+import numpy as np
+import pytest
+
+from course_lib.grading import core
+from course_lib.grading.core import Case, CheckFailed, Tolerance, Variant
+
+# ----------------------------------------------------------------------------- engine
+
+
+def _double(x):
+    return 2 * x
+
+
+def _triple(x):
+    return 3 * x
+
+
+def _double_in_place(x):
+    x *= 2
+    return x
+
+
+CASES = [Case("x = [1, 2]", (np.array([1.0, 2.0]),)), Case("x = [[3]]", (np.array([[3.0]]),))]
+WRONG = [Variant("triple", "multiplying by 3", _triple, frozenset({"double"}))]
+
+
+def test_check_failed_is_an_assertion_error():
+    assert issubclass(CheckFailed, AssertionError)
+
+
+def test_correct_function_passes_and_counts_cases():
+    assert core.check_cases(_double, _double, CASES, name="double") == 2
+
+
+def test_failure_message_shows_case_values_error_and_variant():
+    with pytest.raises(CheckFailed) as err:
+        core.check_cases(_triple, _double, CASES, name="double", variants=WRONG)
+    msg = str(err.value)
+    assert "case 'x = [1, 2]'" in msg
+    assert "expected 2, got 3" in msg
+    assert "relative error 5.00e-01" in msg
+    assert "This matches a known mistake: multiplying by 3" in msg
+
+
+def test_unknown_mistake_is_not_named():
+    with pytest.raises(CheckFailed) as err:
+        core.check_cases(lambda x: x + 1, _double, CASES, name="double", variants=WRONG)
+    assert "known mistake" not in str(err.value)
+
+
+def test_not_implemented_and_exceptions_become_feedback():
+    def stub(x):
+        raise NotImplementedError()
+
+    def broken(x):
+        return x @ np.ones(5)
+
+    with pytest.raises(CheckFailed, match="not implemented yet"):
+        core.check_cases(stub, _double, CASES, name="double")
+    with pytest.raises(CheckFailed, match="raised an error on case 'x = \\[1, 2\\]': ValueError"):
+        core.check_cases(broken, _double, CASES, name="double")
+    with pytest.raises(CheckFailed, match="is not a function"):
+        core.check_cases(None, _double, CASES, name="double")
+
+
+def test_structure_shape_dtype_and_nonfinite_mismatches():
+    tol = Tolerance()
+    assert "missing key 'v'" in core.first_mismatch({"v": 1.0}, {"m": 1.0}, tol)
+    assert "expected a tuple of 2 items" in core.first_mismatch((1.0, np.ones(2)), np.ones(2), tol)
+    assert "expected shape (2,), got shape (3,)" in core.first_mismatch(np.ones(2), np.ones(3), tol)
+    assert "expected a finite value" in core.first_mismatch(np.ones(2), np.array([1.0, np.nan]), tol)
+    assert "absolute error 1.00e-03" in core.first_mismatch(np.zeros(1), np.array([1e-3]), tol)
+    assert core.first_mismatch(3, 4, tol) == "output: expected 3, got 4"
+    assert core.first_mismatch(np.ones(2), np.ones(2) + 1e-12, tol) is None
+
+
+def test_check_dtype_requires_the_reference_dtype():
+    cases = [Case("float32", (np.ones(2, np.float32),))]
+    core.check_cases(_double, _double, cases, name="d", check_dtype=True)
+    with pytest.raises(CheckFailed, match="expected dtype float32"):
+        core.check_cases(lambda x: 2 * x.astype(np.float64), _double, cases, name="d", check_dtype=True)
+
+
+def test_no_mutation_detects_in_place_changes_and_names_the_variant():
+    variants = [Variant("in_place", "doubling x in place", _double_in_place, frozenset())]
+    core.check_cases(_double, _double, CASES, name="d", no_mutation=True)
+    with pytest.raises(CheckFailed) as err:
+        core.check_cases(_double_in_place, _double, CASES, name="d", no_mutation=True,
+                         variants=variants)
+    assert "changed its input argument 1" in str(err.value)
+    assert "doubling x in place" in str(err.value)
+    # The case's own arrays are never touched, whatever the function does.
+    assert np.array_equal(CASES[0].args[0], [1.0, 2.0])
+
+
+def test_make_check_returns_none_and_uses_the_driver():
+    def twice(fn, x):  # apply fn two times: 4x for the reference
+        return fn(fn(x))
+
+    check, check_hidden = core.make_check("d", _double, CASES[:1], lambda: CASES,
+                                          variants=WRONG, driver=twice)
+    assert check(_double) is None and check_hidden(_double) is None
+    with pytest.raises(CheckFailed, match="multiplying by 3"):
+        check_hidden(_triple)
+
+
+def test_variant_source_renames_the_function():
+    src = core.variant_source(WRONG[0], "double")
+    namespace = {}
+    exec(src, namespace)
+    assert src.startswith("def double(x):")
+    assert namespace["double"](np.array(2.0)) == 6.0
+    with pytest.raises(ValueError, match="top-level def"):
+        core.variant_source(Variant("lam", "a lambda", lambda x: x), "f")
+
+
+# ----------------------------------------------------------------------------- every module
+
+MODULES = [aid for aid in core.ASSIGNMENTS
+           if importlib.util.find_spec(f"course_lib.grading.{aid}") is not None]
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+# Behaviour (reference passes, stub and variants fail as declared) is tested here for the
+# modules of this test file's author; tests/test_grading_<id>.py of a4-a6 test their own
+# (GRADING.md), so the suite does not run those slower checks twice.
+OWN = [aid for aid in MODULES if aid in ("a1_gradient_descent", "a2_momentum", "a3_adaptive")]
+
+
+@pytest.fixture(params=MODULES)
+def grader(request):
+    return importlib.import_module(f"course_lib.grading.{request.param}")
+
+
+@pytest.fixture(params=OWN)
+def own_grader(request):
+    return importlib.import_module(f"course_lib.grading.{request.param}")
+
+
+def test_module_declares_checks_functions_and_check_pairs(grader):
+    assert set(grader.CHECKS) == set(grader.FUNCTIONS)
+    assert all(isinstance(p, int) and p > 0 for p in grader.CHECKS.values())
+    for check_id, fn_name in grader.FUNCTIONS.items():
+        assert callable(getattr(grader, f"check_{check_id}"))
+        assert callable(getattr(grader, f"check_{check_id}_hidden"))
+        assert callable(getattr(grader, fn_name)), f"reference {fn_name} missing"
+    assert set(grader.VARIANTS) <= set(grader.FUNCTIONS.values())
+
+
+def test_reference_passes_every_check(own_grader):
+    grader = own_grader
+    for check_id, fn_name in grader.FUNCTIONS.items():
+        ok, msg = core.run_check(grader, check_id, getattr(grader, fn_name))
+        assert ok, f"{check_id}: {msg}"
+
+
+def test_stub_fails_every_check_with_a_clear_message(own_grader):
+    grader = own_grader
+    for check_id in grader.CHECKS:
+        ok, msg = core.run_check(grader, check_id, _stub)
+        assert not ok and "not implemented yet" in msg, check_id
+
+
+def test_each_variant_fails_exactly_its_checks_and_is_named(own_grader):
+    grader = own_grader
+    problems = []
+    for fn_name, variants in grader.VARIANTS.items():
+        for v in variants:
+            assert v.fails and v.fails <= {c for c, f in grader.FUNCTIONS.items() if f == fn_name}
+            failed = core.failing_checks(grader, fn_name, v.fn)
+            if set(failed) != set(v.fails):
+                problems.append(f"{fn_name}:{v.id} fails {sorted(failed)}, declared {sorted(v.fails)}")
+            for check_id, msg in failed.items():
+                if v.description not in msg:
+                    problems.append(f"{fn_name}:{v.id} not named by {check_id}: {msg[:200]}")
+    assert not problems, "\n".join(problems)
+
+
+def test_variants_are_self_contained_top_level_defs(grader):
+    allowed = {"np", "math", "copy"}  # the e2e test imports these before a variant
+    for fn_name, variants in grader.VARIANTS.items():
+        for v in variants:
+            closure = inspect.getclosurevars(v.fn)
+            assert not closure.nonlocals, f"{v.id} is a closure"
+            assert set(closure.globals) <= allowed, f"{v.id} uses {set(closure.globals) - allowed}"
+            namespace = {"np": np, "math": math, "copy": copy, "__builtins__": builtins}
+            exec(core.variant_source(v, fn_name), namespace)
+            assert inspect.signature(namespace[fn_name]) == inspect.signature(getattr(grader, fn_name))
+
+
+def test_variant_ids_are_unique_per_function(grader):
+    for fn_name, variants in grader.VARIANTS.items():
+        ids = [v.id for v in variants]
+        assert len(ids) == len(set(ids)), fn_name

@@ -22,6 +22,7 @@ from __future__ import annotations
 import html
 import importlib
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -40,7 +41,9 @@ from course_lib.grading.nbgrader_ext import BEGIN as HIDDEN_BEGIN  # noqa: E402
 IDS = build_solutions.assignment_ids()
 # One xdist group per assignment: with `pytest -n 2 --dist loadgroup` each assignment's
 # course is built and graded once, on one worker, in parallel with the others.
-PARAMS = [pytest.param(aid, marks=pytest.mark.xdist_group(name=aid)) for aid in IDS]
+# (Marks on fixture params do not reach xdist's scheduler, hence the indirect parametrize.)
+PARAMS = [pytest.param(aid, marks=pytest.mark.xdist_group(name=aid), id=aid) for aid in IDS]
+per_assignment = pytest.mark.parametrize("graded", PARAMS, indirect=True)
 
 
 def _test_cells(nb):
@@ -86,7 +89,7 @@ class Graded:
         return nbformat.read(path, as_version=4)
 
 
-@pytest.fixture(scope="module", params=PARAMS)
+@pytest.fixture(scope="module")
 def graded(request, tmp_path_factory):
     aid = request.param
     grader = importlib.import_module(f"course_lib.grading.{aid}")
@@ -127,6 +130,7 @@ def graded(request, tmp_path_factory):
     return graded
 
 
+@per_assignment
 def test_release_is_up_to_date(graded):
     aid, root = graded.aid, graded.root
     built = (root / "solutions" / aid / f"{aid}.ipynb").read_text()
@@ -140,28 +144,33 @@ def test_release_is_up_to_date(graded):
         f"assignments/{aid}/{aid}.ipynb is stale: run `make assignments`")
 
 
+@per_assignment
 def test_release_has_no_solutions_or_hidden_tests(graded):
     text = (graded.root / "assignments" / graded.aid / f"{graded.aid}.ipynb").read_text()
     assert "BEGIN SOLUTION" not in text and HIDDEN_BEGIN not in text
     assert "raise NotImplementedError()" in text
 
 
+@per_assignment
 def test_points_match_checks(graded):
     ref = graded.scores["reference"]
     assert {k: m for k, (_, m) in ref.items() if k in graded.grader.CHECKS} == {
         k: float(p) for k, p in graded.grader.CHECKS.items()}
 
 
+@per_assignment
 def test_reference_gets_full_marks(graded):
     for check_id, (score, max_score) in graded.scores["reference"].items():
         assert score == max_score, (check_id, graded.feedback("reference")[-3000:])
 
 
+@per_assignment
 def test_stub_gets_zero(graded):
     assert graded.auto_total("stub") == 0.0
     assert "not implemented yet" in html.unescape(graded.feedback("stub"))
 
 
+@per_assignment
 def test_deleted_or_edited_test_cells_are_restored(graded):
     full = sum(graded.grader.CHECKS.values())
     assert graded.auto_total("tamper-ref") == full
@@ -172,6 +181,7 @@ def test_deleted_or_edited_test_cells_are_restored(graded):
     assert all(HIDDEN_BEGIN in c.source for c in restored)
 
 
+@per_assignment
 def test_each_variant_gets_its_partial_score_and_is_named(graded):
     checks = graded.grader.CHECKS
     problems = []
@@ -191,6 +201,7 @@ def test_each_variant_gets_its_partial_score_and_is_named(graded):
     assert not problems, "\n".join(problems)
 
 
+@per_assignment
 def test_variant_batches_cover_the_catalogue(graded):
     seen = [(fn, v.id) for batch in graded.batches.values() for fn, v in batch]
     catalogue = [(fn, v.id) for fn, vs in graded.grader.VARIANTS.items() for v in vs]
@@ -200,7 +211,35 @@ def test_variant_batches_cover_the_catalogue(graded):
         assert sum(len(f) for f in fails) == len(set().union(*fails)), "overlapping fails sets"
 
 
+@per_assignment
 def test_feedback_hides_hidden_tests(graded):
     for student in graded.students:
         text = html.unescape(graded.feedback(student))
         assert "_hidden(" not in text and HIDDEN_BEGIN not in text, student
+        # nbgrader's IgnorePattern (nbgrader_config.py) drops Python warnings from stderr.
+        assert not re.search(r":\d+: \w*Warning: ", text), student
+
+
+@pytest.mark.xdist_group(name="pipeline")
+def test_instructor_pipeline_zip_collect_grade_export(tmp_path):
+    """The documented commands on a small course: an LMS zip -> `zip_collect` ->
+    tools/grade.py grade (autograde, feedback, CSV export)."""
+    import csv
+    import zipfile
+
+    aid = IDS[0]
+    grader = importlib.import_module(f"course_lib.grading.{aid}")
+    release, source = pipeline.setup_course(aid, tmp_path)
+    archive = tmp_path / "grading" / "downloaded" / aid / "archive"
+    archive.mkdir(parents=True)
+    with zipfile.ZipFile(archive / "lms.zip", "w") as z:
+        z.writestr(f"alice_{aid}.ipynb", nbformat.writes(pipeline.fill_solutions(release, source)))
+        z.writestr(f"bob42_{aid}.ipynb", nbformat.writes(nbformat.from_dict(release)))
+    pipeline.zip_collect(aid, tmp_path)
+    for student in ("alice", "bob42"):
+        assert (tmp_path / "grading" / "submitted" / student / aid / f"{aid}.ipynb").exists()
+    csv_path = pipeline.grade(aid, root=tmp_path)
+    rows = {r["student_id"]: r for r in csv.DictReader(open(csv_path))}
+    assert float(rows["alice"]["raw_score"]) == sum(grader.CHECKS.values())
+    assert float(rows["bob42"]["raw_score"]) == 0.0
+    assert (tmp_path / "grading" / "feedback" / "alice" / aid / f"{aid}.html").exists()

@@ -138,7 +138,9 @@ def test_bibliography_keys_unique_and_cited_keys_exist():
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory):
     """Build the whole book once (shared by pytest-xdist workers through a file lock)."""
-    shared = tmp_path_factory.getbasetemp().parent
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's folder, common to all workers
     out = shared / "book_build"
     result = shared / "book_build.json"
     with open(shared / "book_build.lock", "w") as lock:

@@ -135,6 +135,7 @@ def fill_solutions(release_nb, source_nb):
 
 def append_variant(nb, fn_name: str, variant) -> None:
     """Redefine ``fn_name`` as ``variant`` at the end of the solution cell that defines it."""
+    import inspect
     import re
 
     from course_lib.grading import core
@@ -144,10 +145,13 @@ def append_variant(nb, fn_name: str, variant) -> None:
              and c.metadata.get("nbgrader", {}).get("solution") and pattern.search(c.source)]
     if len(cells) != 1:
         raise ValueError(f"{fn_name} must be defined in exactly one solution cell, found {len(cells)}")
-    # Variants may use np, math and copy (GRADING_NOTES.md); import them in case the
-    # notebook does not.
-    cells[0].source += ("\n\n\nimport copy, math\nimport numpy as np\n\n\n"
-                        + core.variant_source(variant, fn_name))
+    # A variant may use np, math, copy, torch and F (GRADING_NOTES.md); import what it uses in
+    # case the notebook does not.
+    imports = {"np": "import numpy as np", "math": "import math", "copy": "import copy",
+               "torch": "import torch", "F": "import torch.nn.functional as F"}
+    used = inspect.getclosurevars(variant.fn).globals
+    header = "\n".join(imports[name] for name in sorted(used) if name in imports)
+    cells[0].source += "\n\n\n" + header + "\n\n\n" + core.variant_source(variant, fn_name)
 
 
 def submit(root: Path, aid: str, student: str, nb) -> None:
@@ -183,6 +187,11 @@ def grade(aid: str, root: Path = ROOT, csv: Path | None = None) -> Path:
     return csv
 
 
+def zip_collect(aid: str, root: Path = ROOT) -> None:
+    """``nbgrader zip_collect``: grading/downloaded/<aid>/archive/*.zip -> grading/submitted/."""
+    nbgrader("zip_collect", aid, "--force", root=root)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -204,8 +213,8 @@ def main(argv=None) -> int:
             return 1
         print("assignments/ is up to date")
     elif args.cmd == "zip-collect":
-        proc = nbgrader("zip_collect", args.id, "--force")
-        print(proc.stderr[-2000:])
+        zip_collect(args.id)
+        print(f"collected into {ROOT / 'grading' / 'submitted'}/<student>/{args.id}/")
     elif args.cmd == "grade":
         grade(args.id)
     return 0

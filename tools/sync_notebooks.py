@@ -7,6 +7,7 @@ real notebooks. Usage::
     .venv/bin/python tools/sync_notebooks.py            # rewrite every twin
     .venv/bin/python tools/sync_notebooks.py --check    # exit 1 if any twin is stale
     .venv/bin/python tools/sync_notebooks.py chapters/02_gradient_descent.md
+    .venv/bin/python tools/sync_notebooks.py --root /tmp/copy   # a copy of the book
 
 Two notebooks are "in sync" when they have the same cells: the same types, sources and
 tags, in the same order (timestamps and outputs are irrelevant).

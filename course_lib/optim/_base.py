@@ -2,13 +2,14 @@
 
 A rule is a pair of pure functions bundled in a :class:`Rule`::
 
-    state = rule.init(w)                    # t = 0, every moment buffer zero
+    state = rule.init(w)                    # t = 0, buffers at their start values
     w_new, state_new = rule.step(w, g, state)
 
 ``step`` never writes into ``w``, ``g`` or the arrays of ``state``: it allocates the new
-parameter and state arrays once and then updates them in place (``out=``, ``+=``), so a step
-costs no more memory traffic than it must. The old state stays valid, so a trajectory can be
-replayed from any earlier state.
+parameter and state arrays once and then updates them in place (``out=``, ``+=``), avoiding
+temporaries where it can; arrays of 4 MiB or more are processed block by block so that the
+remaining temporaries stay in the CPU cache (see :func:`pure_step`). The old state stays
+valid, so a trajectory can be replayed from any earlier state.
 
 Conventions (book notation): ``w`` parameters, ``g`` gradient, ``t`` the step count with
 ``t = 1`` on the first step, so ``state.t`` (steps already taken) is ``t - 1`` during a step,

@@ -1,15 +1,15 @@
 """End-to-end grading of every assignment in solutions/ with real nbgrader.
 
-For each assignment (one tmp course directory each, so pytest-xdist can run them in
-parallel: ``pytest -n 2 tests/test_assignments_e2e.py``) the fixture builds the source
-notebook, runs ``nbgrader generate_assignment``, writes simulated submissions, and grades all
-of them with ONE ``nbgrader autograde`` call plus one ``generate_feedback``:
+One test item per assignment (its own tmp course directory, so ``pytest -n 2`` grades two
+assignments at a time): it builds the source notebook, runs ``nbgrader
+generate_assignment``, writes simulated submissions, and grades all of them with ONE
+``nbgrader autograde`` call plus one ``generate_feedback``:
 
 - ``reference``: the solution cells filled with the reference solution -> full auto marks;
 - ``stub``: the released notebook as is -> 0;
-- ``v-<function>-<variant>``: the reference plus a catalogued mistake (the variant's source,
-  renamed, appended to the function's cell) -> total minus the points of its ``fails`` checks,
-  exactly those cells at 0, and the feedback names the mistake;
+- ``variants-<k>``: the reference plus catalogued mistakes (each variant's source, renamed,
+  appended to its function's cell; see ``variant_batches``) -> total minus the points of the
+  variants' ``fails`` checks, exactly those cells at 0, and the feedback names each mistake;
 - ``tamper-ref``: reference with one test cell deleted and another replaced by ``pass`` ->
   still full marks (cells restored from the gradebook, hidden tests run);
 - ``tamper-stub``: the stub with every test cell replaced by ``pass`` and one deleted -> 0.
@@ -39,11 +39,7 @@ from course_lib.grading import core  # noqa: E402
 from course_lib.grading.nbgrader_ext import BEGIN as HIDDEN_BEGIN  # noqa: E402
 
 IDS = build_solutions.assignment_ids()
-# One xdist group per assignment: with `pytest -n 2 --dist loadgroup` each assignment's
-# course is built and graded once, on one worker, in parallel with the others.
-# (Marks on fixture params do not reach xdist's scheduler, hence the indirect parametrize.)
-PARAMS = [pytest.param(aid, marks=pytest.mark.xdist_group(name=aid), id=aid) for aid in IDS]
-per_assignment = pytest.mark.parametrize("graded", PARAMS, indirect=True)
+
 
 
 def _test_cells(nb):
@@ -89,11 +85,9 @@ class Graded:
         return nbformat.read(path, as_version=4)
 
 
-@pytest.fixture(scope="module")
-def graded(request, tmp_path_factory):
-    aid = request.param
+def grade_course(aid: str, root) -> Graded:
+    """Build the course for ``aid`` in ``root``, submit, autograde (one call), feedback."""
     grader = importlib.import_module(f"course_lib.grading.{aid}")
-    root = tmp_path_factory.mktemp(f"course_{aid}")
     release, source = pipeline.setup_course(aid, root)
 
     subs = {"reference": pipeline.fill_solutions(release, source),
@@ -130,8 +124,7 @@ def graded(request, tmp_path_factory):
     return graded
 
 
-@per_assignment
-def test_release_is_up_to_date(graded):
+def check_release_is_up_to_date(graded):
     aid, root = graded.aid, graded.root
     built = (root / "solutions" / aid / f"{aid}.ipynb").read_text()
     committed_src = ROOT / "solutions" / aid / f"{aid}.ipynb"
@@ -144,34 +137,29 @@ def test_release_is_up_to_date(graded):
         f"assignments/{aid}/{aid}.ipynb is stale: run `make assignments`")
 
 
-@per_assignment
-def test_release_has_no_solutions_or_hidden_tests(graded):
+def check_release_has_no_solutions_or_hidden_tests(graded):
     text = (graded.root / "assignments" / graded.aid / f"{graded.aid}.ipynb").read_text()
     assert "BEGIN SOLUTION" not in text and HIDDEN_BEGIN not in text
     assert "raise NotImplementedError()" in text
 
 
-@per_assignment
-def test_points_match_checks(graded):
+def check_points_match_checks(graded):
     ref = graded.scores["reference"]
     assert {k: m for k, (_, m) in ref.items() if k in graded.grader.CHECKS} == {
         k: float(p) for k, p in graded.grader.CHECKS.items()}
 
 
-@per_assignment
-def test_reference_gets_full_marks(graded):
+def check_reference_gets_full_marks(graded):
     for check_id, (score, max_score) in graded.scores["reference"].items():
         assert score == max_score, (check_id, graded.feedback("reference")[-3000:])
 
 
-@per_assignment
-def test_stub_gets_zero(graded):
+def check_stub_gets_zero(graded):
     assert graded.auto_total("stub") == 0.0
     assert "not implemented yet" in html.unescape(graded.feedback("stub"))
 
 
-@per_assignment
-def test_deleted_or_edited_test_cells_are_restored(graded):
+def check_deleted_or_edited_test_cells_are_restored(graded):
     full = sum(graded.grader.CHECKS.values())
     assert graded.auto_total("tamper-ref") == full
     assert graded.auto_total("tamper-stub") == 0.0
@@ -181,8 +169,7 @@ def test_deleted_or_edited_test_cells_are_restored(graded):
     assert all(HIDDEN_BEGIN in c.source for c in restored)
 
 
-@per_assignment
-def test_each_variant_gets_its_partial_score_and_is_named(graded):
+def check_each_variant_gets_its_partial_score_and_is_named(graded):
     checks = graded.grader.CHECKS
     problems = []
     for student, batch in graded.batches.items():
@@ -201,8 +188,7 @@ def test_each_variant_gets_its_partial_score_and_is_named(graded):
     assert not problems, "\n".join(problems)
 
 
-@per_assignment
-def test_variant_batches_cover_the_catalogue(graded):
+def check_variant_batches_cover_the_catalogue(graded):
     seen = [(fn, v.id) for batch in graded.batches.values() for fn, v in batch]
     catalogue = [(fn, v.id) for fn, vs in graded.grader.VARIANTS.items() for v in vs]
     assert sorted(seen) == sorted(catalogue)
@@ -211,8 +197,7 @@ def test_variant_batches_cover_the_catalogue(graded):
         assert sum(len(f) for f in fails) == len(set().union(*fails)), "overlapping fails sets"
 
 
-@per_assignment
-def test_feedback_hides_hidden_tests(graded):
+def check_feedback_hides_hidden_tests(graded):
     for student in graded.students:
         text = html.unescape(graded.feedback(student))
         assert "_hidden(" not in text and HIDDEN_BEGIN not in text, student
@@ -220,7 +205,27 @@ def test_feedback_hides_hidden_tests(graded):
         assert not re.search(r":\d+: \w*Warning: ", text), student
 
 
-@pytest.mark.xdist_group(name="pipeline")
+CHECKS = [check_release_is_up_to_date, check_release_has_no_solutions_or_hidden_tests,
+          check_points_match_checks, check_reference_gets_full_marks, check_stub_gets_zero,
+          check_deleted_or_edited_test_cells_are_restored,
+          check_each_variant_gets_its_partial_score_and_is_named,
+          check_variant_batches_cover_the_catalogue, check_feedback_hides_hidden_tests]
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_assignment_end_to_end(aid, tmp_path):
+    """One test item per assignment (one course, one autograde call), so `pytest -n 2`
+    grades assignments in parallel; every check below runs and all failures are reported."""
+    graded = grade_course(aid, tmp_path)
+    failures = []
+    for check in CHECKS:
+        try:
+            check(graded)
+        except AssertionError as err:
+            failures.append(f"{check.__name__}: {err}")
+    assert not failures, "\n\n".join(failures)
+
+
 def test_instructor_pipeline_zip_collect_grade_export(tmp_path):
     """The documented commands on a small course: an LMS zip -> `zip_collect` ->
     tools/grade.py grade (autograde, feedback, CSV export)."""

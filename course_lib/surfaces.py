@@ -531,6 +531,10 @@ class _LogisticRegression(Surface):
                 p = np.linalg.solve(H, g)
             except np.linalg.LinAlgError:
                 return
+            # Newton decrement g^T H^-1 g / 2 bounds f(w) - f*: once it is at round-off
+            # level no line search can make progress, and w is the minimizer.
+            if g @ p < 1e-20 * max(1.0, abs(self._f(w))):
+                break
             f0, t = self._f(w), 1.0
             while self._f(w - t * p) > f0 - 1e-4 * t * (g @ p) and t > 1e-12:
                 t *= 0.5

@@ -279,3 +279,18 @@ def test_registry_bounds_and_starts():
         (x0, x1), (y0, y1) = s.bounds
         for p in [s.start] + s.minimizers + s.saddle_points:
             assert x0 < p[0] < x1 and y0 < p[1] < y1, (name, p)
+
+
+def test_logistic_regression_minimizer_found_when_line_search_stalls():
+    # Digits 4 vs 9 with a little l2 is strictly convex; near the optimum round-off used
+    # to defeat the backtracking line search and the solver reported no minimizer.
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    keep = (d.target == 4) | (d.target == 9)
+    X, y = d.data[keep] / 16.0, (d.target[keep] == 9).astype(float)
+    s = S.logistic_regression(X, y, l2=0.01)
+    assert len(s.minimizers) == 1
+    w = s.minimizers[0]
+    assert np.max(np.abs(s.grad(w))) < 1e-9
+    assert np.all(np.linalg.eigvalsh(s.hessian(w)) > 0)

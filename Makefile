@@ -24,14 +24,23 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[book,grading,dev]"
 	touch $(STAMP)
 
+# Two workers; tests that share an expensive fixture (the book build, one nbgrader course
+# per assignment) are grouped so that each fixture is built once.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
 bench: $(STAMP)
 	$(PY) bench/optim_step.py
+	$(PY) bench/grading.py
+
+assignments: $(STAMP)
+	$(PY) tools/grade.py release
+
+grade: $(STAMP)
+	$(PY) tools/grade.py grade $(A)
 
 clean:
 	rm -rf _build

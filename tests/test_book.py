@@ -21,6 +21,9 @@ import nbformat
 import pytest
 import yaml
 
+# One xdist worker takes every book test, so the build is not waited on by both workers.
+pytestmark = pytest.mark.xdist_group("book")
+
 ROOT = Path(__file__).resolve().parents[1]
 REPO_URL = "https://github.com/opt4dl/optimization-for-deep-learning"
 COLAB_PREFIX = ("https://colab.research.google.com/github/opt4dl/"

@@ -133,6 +133,19 @@ def fill_solutions(release_nb, source_nb):
     return nb
 
 
+def _global_names(obj) -> set:
+    """Module-level names a variant function (or every method of a variant class) uses."""
+    import inspect
+
+    if inspect.isclass(obj):
+        names = set()
+        for member in vars(obj).values():
+            if inspect.isfunction(member):
+                names |= set(inspect.getclosurevars(member).globals)
+        return names
+    return set(inspect.getclosurevars(obj).globals)
+
+
 def append_variant(nb, fn_name: str, variant) -> None:
     """Redefine ``fn_name`` as ``variant`` at the end of the solution cell that defines it."""
     import inspect
@@ -140,7 +153,7 @@ def append_variant(nb, fn_name: str, variant) -> None:
 
     from course_lib.grading import core
 
-    pattern = re.compile(rf"^def {re.escape(fn_name)}\(", re.MULTILINE)
+    pattern = re.compile(rf"^(?:def|class) {re.escape(fn_name)}\b", re.MULTILINE)
     cells = [c for c in nb.cells if c.cell_type == "code"
              and c.metadata.get("nbgrader", {}).get("solution") and pattern.search(c.source)]
     if len(cells) != 1:
@@ -149,7 +162,7 @@ def append_variant(nb, fn_name: str, variant) -> None:
     # case the notebook does not.
     imports = {"np": "import numpy as np", "math": "import math", "copy": "import copy",
                "torch": "import torch", "F": "import torch.nn.functional as F"}
-    used = inspect.getclosurevars(variant.fn).globals
+    used = _global_names(variant.fn)
     header = "\n".join(imports[name] for name in sorted(used) if name in imports)
     cells[0].source += "\n\n\n" + header + "\n\n\n" + core.variant_source(variant, fn_name)
 

@@ -1,0 +1,271 @@
+"""Adversarial submissions (tests/adversarial/, see its README): each crafted notebook is
+graded by the trusted runner (repair -> sandbox -> checks in this process) and must get
+exactly its expected score; nothing it does may touch the course, the gradebook or the
+grader's environment."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib.grading import repair, runner
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = ROOT / "tests" / "adversarial"
+sys.path.insert(0, str(ROOT / "tools"))
+import grade as grade_tool  # noqa: E402
+
+MODULES = {}
+
+
+def module(aid):
+    if aid not in MODULES:
+        import importlib
+
+        MODULES[aid] = importlib.import_module(f"course_lib.grading.{aid}")
+    return MODULES[aid]
+
+
+def parse(path: Path) -> dict:
+    head = {"assignment": "a3_adaptive", "target": "none"}
+    if path.suffix == ".ipynb":  # a literal file: its header is in <name>.expect
+        path = path.with_suffix(".expect")
+    for line in path.read_text().splitlines():
+        if not line.startswith("# ") or ":" not in line:
+            break
+        key, _, value = line[2:].partition(":")
+        if " " in key.strip():
+            break
+        head[key.strip()] = value.strip()
+    return head
+
+
+def case_files():
+    return sorted(p for p in CASES.iterdir() if p.suffix in (".py", ".ipynb"))
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A course root with the releases, a gradebook, a seed file and the solutions, so that
+    the crafted code has real targets to attack."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copytree(ROOT / "assignments", root / "assignments")
+    shutil.copytree(ROOT / "solutions", root / "solutions")
+    (root / "grading").mkdir()
+    (root / "grading" / "gradebook.db").write_bytes(b"SQLite format 3\0 sentinel")
+    (root / "grading" / "grading_seed").write_text("777\n")
+    return root
+
+
+def wrong_adam(cell):
+    bad = copy.deepcopy(cell)
+    bad.source = ("def adam_step(w, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):\n"
+                  "    return w, state\n")
+    return bad
+
+
+def build(case: Path, head: dict, course: Path, out: Path) -> Path:
+    aid = head["assignment"]
+    if case.suffix == ".ipynb":
+        shutil.copy(case, out)
+        return out
+    rel = nbformat.read(course / "assignments" / aid / f"{aid}.ipynb", as_version=4)
+    src = nbformat.read(course / "solutions" / aid / f"{aid}.ipynb", as_version=4)
+    nb = grade_tool.fill_solutions(rel, src)
+    code = case.read_text().replace("GRADER_ROOT", str(course)).replace("GRADER_REPO", str(ROOT))
+    code, _, extra = code.partition("# ---- answer ")
+    if extra:  # a second cell: "# ---- answer <function>" then the code of that answer
+        fn, _, body = extra.partition("\n")
+        cell = next(c for c in nb.cells if repair.is_answer_cell(c) and fn.strip() in repair.defined_names(c.source))
+        cell.source = body
+    target = head["target"]
+    if target == "add":
+        first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+        nb.cells.insert(first + 1, nbformat.v4.new_code_cell(code))
+    elif target != "none":
+        cell = next(c for c in nb.cells if repair.is_answer_cell(c) and target in repair.defined_names(c.source))
+        cell.source = code
+    for t in filter(None, (s.strip() for s in head.get("transform", "").split(","))):
+        k = next((i for i, c in enumerate(nb.cells) if c.source.startswith("def adam_step")), None)
+        if t == "strip_metadata":
+            nb.metadata = {}
+            for c in nb.cells:
+                c.metadata = {}
+        elif t == "reverse":
+            nb.cells = nb.cells[::-1]
+        elif t == "retype":
+            for i, c in enumerate(nb.cells):
+                if repair.is_answer_cell(c) and c.cell_type == "code":
+                    c.cell_type = "raw" if i % 2 else "markdown"
+                    c.pop("outputs", None)
+                    c.pop("execution_count", None)
+        elif t == "duplicate_wrong_first":
+            nb.cells.insert(k, wrong_adam(nb.cells[k]))
+        elif t == "duplicate_wrong_last":
+            nb.cells.insert(k + 1, wrong_adam(nb.cells[k]))
+        elif t != "nbformat2":
+            raise ValueError(f"{case.name}: unknown transform {t!r}")
+    data = json.loads(nbformat.writes(nb))
+    if "nbformat2" in head.get("transform", ""):
+        data["nbformat"] = 2
+    out.write_text(json.dumps(data))
+    return out
+
+
+def expected(head: dict) -> dict[str, float]:
+    mod = module(head["assignment"])
+    zero_fns = set(head.get("expect-zero", "").split())
+    zero_checks = set(head.get("expect-checks-zero", "").split())
+    assert zero_fns <= set(mod.FUNCTIONS.values()) | {"all"}, zero_fns
+    assert zero_checks <= set(mod.CHECKS), zero_checks
+    return {cid: 0.0 if ("all" in zero_fns or mod.FUNCTIONS[cid] in zero_fns or cid in zero_checks)
+            else float(pts) for cid, pts in mod.CHECKS.items()}
+
+
+def snapshot(course: Path) -> dict:
+    return {str(p.relative_to(course)): p.read_bytes() for p in sorted(course.rglob("*")) if p.is_file()}
+
+
+def test_there_are_enough_cases():
+    files = case_files()
+    assert len(files) >= 25
+    assert len({parse(p)["assignment"] for p in files if p.suffix == ".py"}) >= 5
+
+
+@pytest.mark.parametrize("case", case_files(), ids=lambda p: p.stem)
+def test_adversarial_submission(case, course, tmp_path):
+    head = parse(case)
+    aid = head["assignment"]
+    sub = tmp_path / "submitted" / "mallory" / aid
+    sub.mkdir(parents=True)
+    path = build(case, head, course, sub / f"{aid}.ipynb")
+    config = runner.GradingConfig(root=str(course), seed=777, call_timeout=2.0, cell_timeout=4.0,
+                                  memory_bytes=3 << 30, hidden=(str(tmp_path / "submitted"),))
+    before_files, before_env = snapshot(course), dict(os.environ)
+    result = runner.grade_submission(path, aid, config)
+    assert result.student == "mallory"
+    want = expected(head)
+    assert result.scores() == want, {k: p.message[:300] for k, p in result.parts.items() if p.score != want[k]}
+    for spec in filter(None, [head.get("expect-message")]):
+        check_id, _, text = spec.partition(":")
+        assert text.strip() in result.parts[check_id.strip()].message, result.parts[check_id.strip()].message
+    if head.get("expect-note"):
+        assert any(head["expect-note"] in n for n in result.notes), result.notes
+    if head.get("expect-error"):
+        assert head["expect-error"] in (result.error or ""), result.error
+    else:
+        assert result.error is None
+        assert result.isolated, "bubblewrap must be installed for this suite (apt-get install -y bubblewrap)"
+    # nothing outside the sandbox changed
+    assert snapshot(course) == before_files
+    assert {k: os.environ.get(k) for k in before_env} == before_env
+    assert not (ROOT / "HACKED").exists()
+    if head.get("twice") == "yes":
+        again = runner.grade_submission(path, aid, config)
+        assert again.scores() == result.scores()
+        assert {k: p.message for k, p in again.parts.items()} == {k: p.message for k, p in result.parts.items()}
+
+
+SANDBOXED_AUTOGRADE = """
+c.Autograde.sanitize_preprocessors = [
+    "course_lib.grading.nbgrader_sandbox.RepairSubmission",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "course_lib.grading.nbgrader_sandbox.SandboxedAutograde",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+"""
+
+
+def _csv_scores(path):
+    import csv
+
+    with open(path) as f:
+        return {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(f)}
+
+
+def test_end_to_end_with_nbgrader(tmp_path):
+    """The instructor's interfaces on a released course: (1) plain `nbgrader autograde` with
+    the sandboxed preprocessors (stripped metadata repaired, a rewritten test cell and a
+    patched np.allclose do not help); (2) runner.grade_many with two workers + write_results
+    (also grades a file that is not JSON), then `nbgrader generate_feedback` and `export`."""
+    aid = "a3_adaptive"
+    release, source = grade_tool.setup_course(aid, tmp_path)
+    if "SandboxedAutograde" not in (tmp_path / "nbgrader_config.py").read_text():
+        with open(tmp_path / "nbgrader_config.py", "a") as f:
+            f.write(SANDBOXED_AUTOGRADE)
+    good = grade_tool.fill_solutions(release, source)
+    stripped = copy.deepcopy(good)
+    for c in stripped.cells:
+        c.metadata = {}
+    cheat = copy.deepcopy(good)
+    for c in cheat.cells:
+        if c.source.startswith("def adagrad_step"):
+            c.source = ("import numpy as np\nnp.allclose = lambda *a, **k: True\n"
+                        "def adagrad_step(w, g, state, lr=1e-2, eps=1e-10):\n    return w, state\n")
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "adagrad":
+            c.source = "pass"
+    grade_tool.submit(tmp_path, aid, "alice", stripped)
+    grade_tool.submit(tmp_path, aid, "bob", release)
+    grade_tool.submit(tmp_path, aid, "dave", cheat)
+    (tmp_path / "grading" / "grading_seed").write_text("99\n")
+    total = float(sum(module(aid).CHECKS.values()))
+    grade_tool.nbgrader("autograde", aid, "--force", root=tmp_path)
+    grade_tool.nbgrader("export", "--to", str(tmp_path / "grades.csv"), root=tmp_path)
+    assert _csv_scores(tmp_path / "grades.csv") == {"alice": total, "bob": 0.0,
+                                                    "dave": total - module(aid).CHECKS["adagrad"]}
+
+    bad = tmp_path / "grading" / "submitted" / "carol" / aid
+    bad.mkdir(parents=True)
+    (bad / f"{aid}.ipynb").write_text("{not json")
+    items = runner.find_submissions(tmp_path, aid)
+    assert [s for s, _ in items] == ["alice", "bob", "carol", "dave"]
+    config = runner.GradingConfig(root=str(tmp_path), seed=runner.grading_seed(tmp_path))
+    results = runner.grade_many(items, aid, config, jobs=2)
+    runner.write_results(results, tmp_path)
+    grade_tool.nbgrader("generate_feedback", aid, "--force", root=tmp_path)
+    grade_tool.nbgrader("export", "--to", str(tmp_path / "grades.csv"), root=tmp_path)
+    assert _csv_scores(tmp_path / "grades.csv") == {"alice": total, "bob": 0.0, "carol": 0.0,
+                                                    "dave": total - module(aid).CHECKS["adagrad"]}
+    html = (tmp_path / "grading" / "feedback" / "bob" / aid / f"{aid}.html").read_text()
+    assert "adam_step (m, v and t over several steps) is not implemented yet" in html
+    assert "HIDDEN TESTS" not in html and "check_adam_moments_hidden" not in html
+    carol = (tmp_path / "grading" / "feedback" / "carol" / aid / f"{aid}.html").read_text()
+    assert "not valid JSON" in carol
+
+
+def test_any_executor_and_reproducible_scores(course, tmp_path):
+    """grade_many accepts any submit-style executor (here threads, as a Dask client executor
+    would run tasks); results come back in input order and equal the serial ones."""
+    import concurrent.futures as cf
+
+    aid = "a3_adaptive"
+    paths = []
+    for name in ("os_exit", "mutate_inputs", "stripped_metadata", "nan_outputs"):
+        case = CASES / f"{name}.py"
+        out = tmp_path / name / aid / f"{aid}.ipynb"
+        out.parent.mkdir(parents=True)
+        paths.append((name, build(case, parse(case), course, out)))
+    config = runner.GradingConfig(root=str(course), seed=5, call_timeout=2.0)
+    serial = runner.grade_many(paths, aid, config)
+    with cf.ThreadPoolExecutor(max_workers=2) as pool:
+        threaded = runner.grade_many(paths, aid, config, executor=pool)
+    assert [r.student for r in threaded] == [n for n, _ in paths]
+    assert [r.scores() for r in threaded] == [r.scores() for r in serial]
+    assert [r.scores() for r in serial] == [expected(parse(CASES / f"{n}.py")) for n, _ in paths]

@@ -1,0 +1,348 @@
+"""The grading sandbox: wire format, isolation, fault containment, and fidelity (every
+catalogued wrong variant fails exactly the same checks through the sandbox as in-process)."""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pickle
+import sys
+import warnings
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+
+from course_lib.grading import core, repair, runner, sandbox
+from course_lib.grading.sandbox import (Opaque, ProtocolError, RemoteError, Sandbox, SandboxConfig,
+                                        SandboxFault, decode, encode)
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import grade as grade_tool  # noqa: E402
+
+FAST = SandboxConfig(call_timeout=3.0, cell_timeout=5.0, memory_bytes=3 << 30)
+
+
+def roundtrip(x):
+    tree, bufs = encode(x)
+    # through real JSON, as on the wire
+    return decode(json.loads(json.dumps(tree)), bufs)
+
+
+# ----------------------------------------------------------------------------- codec
+
+
+def test_codec_keeps_types_dtypes_and_structure():
+    x = {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "t": 3, 7: (1.5, None, True),
+         "s": np.float32(0.25), "i": np.int64(-4), "nan": float("nan"), "inf": np.array([np.inf, -np.inf]),
+         "l": [np.zeros((0, 2)), "txt"], "c": 1 + 2j, "b": np.array([True, False]),
+         "nc": np.arange(12.0).reshape(3, 4)[:, ::2]}
+    y = roundtrip(x)
+    assert y["w"].dtype == np.float32 and np.array_equal(y["w"], x["w"])
+    assert type(y["s"]) is np.float32 and y["s"] == np.float32(0.25)
+    assert type(y["i"]) is np.int64 and y["i"] == -4
+    assert y[7] == (1.5, None, True) and isinstance(y[7], tuple)
+    assert np.isnan(y["nan"]) and np.array_equal(y["inf"], x["inf"])
+    assert y["l"][0].shape == (0, 2) and y["l"][1] == "txt"
+    assert y["c"] == 1 + 2j and y["b"].dtype == np.bool_
+    assert np.array_equal(y["nc"], [[0.0, 2.0], [4.0, 6.0], [8.0, 10.0]])
+    assert type(y["t"]) is int and y["t"] == 3
+
+
+def test_codec_torch_values():
+    y = roundtrip((torch.tensor([1.0, 2.0], dtype=torch.float64), torch.device("cpu"), torch.float32))
+    assert isinstance(y[0], torch.Tensor) and y[0].dtype == torch.float64 and y[0].tolist() == [1.0, 2.0]
+    assert y[1] == torch.device("cpu") and y[2] is torch.float32
+
+
+def test_codec_refuses_unsupported_values_on_the_grader_side_only():
+    with pytest.raises(TypeError, match="cannot send a object"):
+        encode(object())
+    with pytest.raises(TypeError, match="unsupported dtype object"):
+        encode(np.array([object()]))
+    tree, _ = encode(iter([1]), strict=False)
+    assert isinstance(decode(tree, []), Opaque)
+    cbs = []
+    tree, _ = encode((len,), callbacks=cbs)
+    assert cbs == [len] and tree["v"][0] == {"t": "cb", "id": 0}
+
+
+@pytest.mark.parametrize("tree,bufs,match", [
+    ({"t": "nd", "i": 0, "d": "|O", "s": [1]}, [b"\0" * 8], "bad array node"),
+    ({"t": "nd", "i": 0, "d": "<f8", "s": [2]}, [b"\0" * 8], "does not match"),
+    ({"t": "nd", "i": 3, "d": "<f8", "s": [1]}, [b"\0" * 8], "buffer index"),
+    ({"t": "nd", "i": 0, "d": "<f8", "s": [-1]}, [b"\0" * 8], "shape"),
+    ({"t": "pickle", "v": "gASVAAAAAAAAAAB9lC4="}, [], "unknown node type"),
+    ({"t": "cb", "id": 0}, [], "unexpected callback"),
+    ({"t": "ref", "p": ["a", 0]}, [], "unexpected reference"),
+    ({"t": "dict", "v": [[[1], 2]]}, [], "unhashable"),
+    ({"t": "tdtype", "v": "Tensor"}, [], "unknown torch dtype"),
+])
+def test_decoder_rejects_malformed_messages(tree, bufs, match):
+    with pytest.raises(ProtocolError, match=match):
+        decode(tree, bufs)
+
+
+def test_decoder_rejects_deep_nesting_and_never_unpickles():
+    deep = []
+    for _ in range(200):
+        deep = [deep]
+    with pytest.raises(ProtocolError):
+        decode(deep, [])
+    with pytest.raises(ProtocolError):
+        decode({"t": "nd", "i": 0, "d": "|O", "s": []}, [pickle.dumps(os.system)])
+
+
+def test_write_back_keeps_identity():
+    state = {"m": np.zeros(2), "t": 0}
+    m = state["m"]
+    sandbox.write_back(state, {"m": np.ones(2), "t": 1, "new": 5})
+    assert state["m"] is m and np.array_equal(m, [1.0, 1.0]) and state["t"] == 1 and state["new"] == 5
+
+
+# ----------------------------------------------------------------------------- calls
+
+
+@pytest.fixture(scope="module")
+def sb():
+    with Sandbox(FAST) as box:
+        box.setup(forbidden=["course_lib.optim", "course_lib.grading"], poison=[("numpy", "linalg")],
+                  reason="write it yourself")
+        yield box
+
+
+def test_calls_return_values_mutations_and_aliases(sb):
+    assert sb.exec_cell("import numpy as np\n"
+                        "def step(w, state):\n"
+                        "    state['m'] += w\n"
+                        "    return (w * 2).astype(np.float32), state\n", "cell") is None
+    state = {"m": np.zeros(3)}
+    m = state["m"]
+    w_new, out = sb.call("step", (np.ones(3), state), {})
+    assert w_new.dtype == np.float32 and np.array_equal(w_new, [2, 2, 2])
+    # the in-place change reached our copy, and the returned dict IS the argument
+    assert out is state and state["m"] is m and np.array_equal(m, [1, 1, 1])
+
+
+def test_callbacks_run_in_the_grader(sb):
+    sb.exec_cell("def apply(f, x):\n    return f(x) + f(x=x)\n", "cell")
+    seen = []
+
+    def f(x):
+        seen.append(x.copy())
+        return x * 3
+
+    assert np.array_equal(sb.call("apply", (f, np.arange(3.0)), {}), [0.0, 6.0, 12.0])
+    assert len(seen) == 2
+    sb.exec_cell("def bad(f, x):\n    return f('oops')\n", "cell")
+    with pytest.raises(RemoteError, match="TypeError"):
+        sb.call("bad", (lambda x: x * np.ones(2) @ np.ones(3), np.zeros(1)), {})
+
+
+def test_student_errors_come_back_as_errors(sb):
+    sb.exec_cell("def stub(x):\n    raise NotImplementedError()\n"
+                 "def oops(x):\n    raise ValueError('shape mismatch')\n"
+                 "def leave(x):\n    raise SystemExit(3)\n", "cell")
+    with pytest.raises(NotImplementedError):
+        sb.call("stub", (1,), {})
+    with pytest.raises(RemoteError, match="shape mismatch") as info:
+        sb.call("oops", (1,), {})
+    assert type(info.value).__name__ == "ValueError"
+    with pytest.raises(RemoteError, match="3"):
+        sb.call("leave", (1,), {})
+    assert sb.alive and sb.lookup(["stub", "np", "nothing"]) == {
+        "stub": "callable", "np": "module", "nothing": "missing"}
+    assert sb.exec_cell("import sys\nsys.exit(1)", "cell 9") == "SystemExit: 1"
+    assert sb.exec_cell("%matplotlib inline\nx = 1", "magic").startswith("SyntaxError")  # runner transforms
+
+
+def test_reference_modules_are_unimportable_and_poisoned(sb):
+    err = sb.exec_cell("from course_lib.optim import adam_step", "cell")
+    assert err.startswith("ImportError: course_lib.optim is not available while grading: write it yourself")
+    err = sb.exec_cell("import importlib\nimportlib.import_module('course_lib.grading.a3_adaptive')", "cell")
+    assert "course_lib.grading" in err and "not available while grading" in err
+    err = sb.exec_cell("import numpy\nnumpy.linalg()", "cell")
+    assert err == "RuntimeError: numpy.linalg is not available while grading: write it yourself"
+    # allowed parts of course_lib still import
+    assert sb.exec_cell("import course_lib.surfaces", "cell") is None
+
+
+def test_isolation_with_bwrap(sb):
+    if not sandbox.bwrap_available():
+        pytest.fail("bubblewrap is not installed: apt-get install -y bubblewrap")
+    assert sb.isolated
+    os.environ[runner.SEED_ENV] = "123"
+    try:
+        sb.exec_cell(f"""
+import os, socket
+def probe(_):
+    out = {{}}
+    for what, fn in [("write_repo", lambda: open({str(ROOT / 'HACKED')!r}, 'w')),
+                     ("net", lambda: socket.create_connection(('1.1.1.1', 53), timeout=1))]:
+        try:
+            fn(); out[what] = 'ok'
+        except OSError as e:
+            out[what] = type(e).__name__
+    out['solutions'] = os.listdir({str(ROOT / 'solutions')!r})
+    out['git'] = os.path.exists({str(ROOT / '.git' / 'HEAD')!r})
+    out['env'] = sorted(k for k in os.environ if 'GRADING' in k)
+    out['cwd_in_repo'] = os.getcwd().startswith({str(ROOT)!r})
+    out['pids'] = len([p for p in os.listdir('/proc') if p.isdigit()])
+    open('scratch.txt', 'w').write('ok')
+    return out
+""", "cell")
+        got = sb.call("probe", (0,), {})
+    finally:
+        del os.environ[runner.SEED_ENV]
+    assert got["write_repo"] != "ok" and got["net"] != "ok"
+    assert got["solutions"] == [] and got["git"] is False and got["env"] == []
+    assert got["cwd_in_repo"] is False and got["pids"] <= 3
+    assert not (ROOT / "HACKED").exists()
+
+
+def test_missing_bwrap_warns_loudly(monkeypatch, capsys):
+    monkeypatch.setattr(sandbox, "bwrap_available", lambda path=None: False)
+    monkeypatch.setattr(sandbox, "_WARNED", False)
+    with pytest.warns(RuntimeWarning, match="bwrap is not available"):
+        with Sandbox(FAST) as box:
+            assert not box.isolated
+            assert box.exec_cell("x = 1", "cell") is None
+    assert "apt-get install -y bubblewrap" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- faults
+
+
+FAULTS = {
+    "loop": ("def f(x):\n    while True:\n        pass\n", "time limit"),
+    "ignore_signals": ("import signal\nfor s in (signal.SIGINT, signal.SIGTERM):\n    signal.signal(s, signal.SIG_IGN)\n"
+                       "def f(x):\n    while True:\n        pass\n", "time limit"),
+    "os_exit": ("import os\ndef f(x):\n    os._exit(7)\n", "exited with status 7"),
+    "segfault": ("import ctypes\ndef f(x):\n    return ctypes.string_at(0)\n", "SIGSEGV"),
+    "protocol": ("import os, sys\ndef f(x):\n    os.write(int(sys.argv[3]), b'\\xff' * 64)\n    return 1\n",
+                 "larger than the limit|protocol"),
+}
+
+
+@pytest.mark.parametrize("bwrap", [None, False], ids=["bwrap", "rlimits-only"])
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_faults_are_contained(name, bwrap):
+    src, match = FAULTS[name]
+    cfg = SandboxConfig(call_timeout=1.5, cell_timeout=5.0, memory_bytes=3 << 30, use_bwrap=bwrap)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        box = Sandbox(cfg).start()
+    try:
+        assert box.exec_cell(src, "cell") is None
+        with pytest.raises(SandboxFault, match=match):
+            box.call("f", (np.zeros(2),), {})
+        assert not box.alive
+    finally:
+        box.close()
+
+
+def test_memory_bomb_is_an_error_not_a_crash(sb):
+    sb.exec_cell("import numpy as np\ndef bomb(x):\n    return np.ones(1 << 34)\n", "cell")
+    with pytest.raises(RemoteError, match="MemoryError|Unable to allocate"):
+        sb.call("bomb", (0,), {})
+    assert sb.alive
+
+
+def test_huge_output_and_huge_results(sb):
+    sb.exec_cell("import numpy as np\ndef chatty(x):\n    for _ in range(300):\n        print('x' * 100000)\n"
+                 "    return x + 1\n", "cell")
+    assert np.array_equal(sb.call("chatty", (np.zeros(2),), {}), [1.0, 1.0])
+
+
+# ----------------------------------------------------------------------------- fidelity
+
+
+def _session(aid, tmp_path):
+    rel = nbformat.read(ROOT / "assignments" / aid / f"{aid}.ipynb", as_version=4)
+    src = nbformat.read(ROOT / "solutions" / aid / f"{aid}.ipynb", as_version=4)
+    path = tmp_path / f"{aid}.ipynb"
+    nbformat.write(grade_tool.fill_solutions(rel, src), path)
+    rep = repair.repair(path, rel)
+    cfg = runner.GradingConfig(seed=runner.DEFAULT_TEST_SEED, call_timeout=30.0)
+    result = runner.Result("x", aid, str(path))
+    return rep, cfg, runner._Session(cfg, aid, runner._cells_to_run(rep.nb), result)
+
+
+@pytest.mark.parametrize("aid", core.ASSIGNMENTS)
+def test_variants_fail_the_same_checks_through_the_sandbox(aid, tmp_path):
+    """Each catalogued mistake, defined in the sandbox, fails exactly its ``fails`` set when
+    checked through proxies (with the hidden cases re-seeded), as it does in-process."""
+    module = importlib.import_module(f"course_lib.grading.{aid}")
+    rep, cfg, session = _session(aid, tmp_path)
+    fns = sorted(set(module.FUNCTIONS.values()))
+    pol = runner.POLICY[aid]
+    header = "import numpy as np\nimport math\nimport copy\nimport torch\nimport torch.nn.functional as F\n"
+    mismatches = []
+    try:
+        for fname, variants in module.VARIANTS.items():
+            own = [c.source for c in rep.nb.cells if repair.is_answer_cell(c)
+                   and fname in repair.defined_names(c.source)][0]
+            # a6 runs torch models for every case: one variant per function keeps this fast
+            for v in variants[:1] if aid == "a6_training" else variants:
+                session.ensure(fns)
+                assert session.sb.exec_cell(header + core.variant_source(v, fname), "variant") is None
+                got = {cid for cid, f in module.FUNCTIONS.items() if f == fname
+                       and runner._grade_part(module, cid, 1.0, fname, session, cfg, pol, fns).score == 0}
+                if got != set(v.fails):
+                    mismatches.append((fname, v.id, sorted(got), sorted(v.fails)))
+                session.sb.exec_cell(own, "reference again")
+            got = {cid for cid, f in module.FUNCTIONS.items() if f == fname
+                   and runner._grade_part(module, cid, 1.0, fname, session, cfg, pol, fns).score == 0}
+            assert got == set(), f"the reference {fname} fails {got}"
+    finally:
+        session.close()
+    assert session.restarts == 1, session.result.notes
+    assert mismatches == []
+
+
+# ----------------------------------------------------------------------------- hidden-case seed
+
+
+def test_hidden_cases_depend_on_the_instructor_seed():
+    plain = np.random.default_rng(31).random(3)
+    with runner._reseeded(1):
+        one = np.random.default_rng(31).random(3)
+        assert np.array_equal(np.random.default_rng(31).random(3), one)  # reproducible
+        assert np.array_equal(np.random.default_rng(None).random(0), [])  # unseeded untouched
+    with runner._reseeded(2):
+        two = np.random.default_rng(31).random(3)
+    assert not np.array_equal(one, plain) and not np.array_equal(one, two)
+    assert np.random.default_rng is runner._ORIGINAL_RNG
+    assert np.array_equal(np.random.default_rng(31).random(3), plain)
+
+
+def test_grading_seed_from_env_or_a_private_file(tmp_path, monkeypatch):
+    monkeypatch.delenv(runner.SEED_ENV, raising=False)
+    first = runner.grading_seed(tmp_path)
+    path = tmp_path / "grading" / "grading_seed"
+    assert path.exists() and oct(path.stat().st_mode & 0o777) == "0o600"
+    assert runner.grading_seed(tmp_path) == first
+    monkeypatch.setenv(runner.SEED_ENV, "42")
+    assert runner.grading_seed(tmp_path) == 42
+    monkeypatch.setenv(runner.SEED_ENV, "forty-two")
+    with pytest.raises(ValueError, match="OPT4DL_GRADING_SEED must be an integer"):
+        runner.grading_seed(tmp_path)
+    monkeypatch.delenv(runner.SEED_ENV)
+    with pytest.raises(ValueError, match="no grading seed"):
+        runner.grading_seed(None)
+
+
+def test_static_inspection_finds_reference_imports():
+    mods, names = runner.POLICY["a6_training"]["modules"], runner.POLICY["a6_training"]["names"]
+    src = ("import torch\nimport torch.optim as O\nfrom course_lib import torch_optim\n"
+           "x = O.Adam\ny = torch.optim.SGD\nz = __import__('course_lib.train')\n"
+           "s = 'torch.optim.Adam in a string is fine'\n")
+    found = runner.static_violations(src, mods, names)
+    assert any("line 3: imports course_lib.torch_optim" in f for f in found)
+    assert any("line 4: uses torch.optim.Adam" in f for f in found)
+    assert any("line 6: imports course_lib.train" in f for f in found)
+    assert not any("SGD" in f or "line 7" in f for f in found)
+    assert runner.static_violations("def f(:\n", mods, names) == []

@@ -65,6 +65,7 @@ def course(tmp_path_factory):
 
 def wrong_adam(cell):
     bad = copy.deepcopy(cell)
+    bad.id = "duplicated-adam-step"
     bad.source = ("def adam_step(w, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):\n"
                   "    return w, state\n")
     return bad
@@ -234,6 +235,7 @@ def test_end_to_end_with_nbgrader(tmp_path):
     bad = tmp_path / "grading" / "submitted" / "carol" / aid
     bad.mkdir(parents=True)
     (bad / f"{aid}.ipynb").write_text("{not json")
+    (bad / "timestamp.txt").write_text("2026-01-02 03:04:05.000000 UTC")
     items = runner.find_submissions(tmp_path, aid)
     assert [s for s, _ in items] == ["alice", "bob", "carol", "dave"]
     config = runner.GradingConfig(root=str(tmp_path), seed=runner.grading_seed(tmp_path))
@@ -248,6 +250,10 @@ def test_end_to_end_with_nbgrader(tmp_path):
     assert "HIDDEN TESTS" not in html and "check_adam_moments_hidden" not in html
     carol = (tmp_path / "grading" / "feedback" / "carol" / aid / f"{aid}.html").read_text()
     assert "not valid JSON" in carol
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(tmp_path / "grading" / "gradebook.db")) as gb:
+        assert str(gb.find_submission(aid, "carol").timestamp).startswith("2026-01-02 03:04:05")
 
 
 def test_any_executor_and_reproducible_scores(course, tmp_path):

@@ -1,0 +1,402 @@
+"""The numerical checks behind every graded cell.
+
+A graded cell calls a ``check_*`` function of an assignment module with the student's
+function.  The check calls it on fixed and randomized cases, compares each output with the
+reference, and raises :class:`CheckFailed` (an ``AssertionError``, so nbgrader marks the
+cell as failed) with a message that shows the first differing case, the expected and actual
+values, the relative error and the tolerance.  When the student's output on that case matches
+a catalogued wrong variant, the message names the mistake.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+import re
+import textwrap
+import traceback
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "CheckFailed",
+    "Case",
+    "Variant",
+    "Tolerance",
+    "compare",
+    "check_cases",
+    "first_mismatch",
+    "make_check",
+    "run_check",
+    "failing_checks",
+    "variant_source",
+    "ASSIGNMENTS",
+]
+
+#: Assignment ids, in course order; module ``course_lib.grading.<id>`` holds its checks.
+ASSIGNMENTS = (
+    "a1_gradient_descent",
+    "a2_momentum",
+    "a3_adaptive",
+    "a4_adam_family",
+    "a5_batchnorm",
+    "a6_training",
+)
+
+
+class CheckFailed(AssertionError):
+    """A graded check failed; ``str(err)`` is the feedback shown to the student."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Tolerance:
+    rtol: float = 1e-7
+    atol: float = 1e-10
+
+    def __str__(self) -> str:
+        return f"rtol={self.rtol:g}, atol={self.atol:g}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One call of the graded function: ``fn(*args, **kwargs)``."""
+
+    label: str
+    args: tuple = ()
+    kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def fresh(self) -> tuple[tuple, dict]:
+        # Each call gets its own copies, so a function that mutates its inputs cannot
+        # change what the reference (or the next variant) sees.
+        return copy.deepcopy(self.args), copy.deepcopy(dict(self.kwargs))
+
+    def describe(self) -> str:
+        return self.label
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """A known wrong implementation, named in feedback when a submission matches it.
+
+    ``fn`` has the same signature as the reference.  ``fails`` lists the ids of the graded
+    checks that a submission containing this mistake must fail (the end-to-end tests assert
+    exactly that set, and hence the partial score).
+    """
+
+    id: str
+    description: str
+    fn: Callable[..., Any]
+    fails: frozenset = frozenset()
+
+
+def _as_array(x: Any) -> np.ndarray:
+    return np.asarray(x)
+
+
+def first_mismatch(expected: Any, actual: Any, tol: Tolerance, path: str = "output"):
+    """Return ``None`` if ``actual`` matches ``expected`` within ``tol``, else a short
+    description of the first difference (path, expected, actual, relative error)."""
+    if isinstance(expected, Mapping):
+        if not isinstance(actual, Mapping):
+            return f"{path}: expected a dict with keys {sorted(expected)}, got {type(actual).__name__}"
+        for key in expected:
+            if key not in actual:
+                return f"{path}: missing key {key!r} (expected keys {sorted(expected)})"
+            msg = first_mismatch(expected[key], actual[key], tol, f"{path}[{key!r}]")
+            if msg:
+                return msg
+        return None
+    if isinstance(expected, (tuple, list)) and not _is_numeric_sequence(expected):
+        if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
+            n = len(actual) if isinstance(actual, (tuple, list)) else type(actual).__name__
+            return f"{path}: expected a tuple of {len(expected)} items, got {n}"
+        for i, (e, a) in enumerate(zip(expected, actual)):
+            msg = first_mismatch(e, a, tol, f"{path}[{i}]")
+            if msg:
+                return msg
+        return None
+    if isinstance(expected, (int, np.integer)) and not isinstance(expected, bool):
+        if not isinstance(actual, (int, np.integer, float, np.floating)) or actual != expected:
+            return f"{path}: expected {expected!r}, got {actual!r}"
+        return None
+    e = _as_array(expected)
+    try:
+        a = _as_array(actual)
+    except Exception:  # noqa: BLE001 - anything unconvertible is a wrong answer
+        return f"{path}: expected an array, got {type(actual).__name__}"
+    if a.dtype == object or not np.issubdtype(a.dtype, np.number):
+        return f"{path}: expected a numeric array, got dtype {a.dtype}"
+    if a.shape != e.shape:
+        return f"{path}: expected shape {e.shape}, got shape {a.shape}"
+    if not np.all(np.isfinite(a)) and np.all(np.isfinite(e)):
+        idx = np.unravel_index(np.argmax(~np.isfinite(a)), a.shape) if a.ndim else ()
+        return f"{path}{_fmt_index(idx)}: expected a finite value {e[idx]!r}, got {a[idx]!r}"
+    bad = ~np.isclose(a, e, rtol=tol.rtol, atol=tol.atol, equal_nan=True)
+    if not bad.any():
+        return None
+    idx = np.unravel_index(np.argmax(bad), a.shape) if a.ndim else ()
+    ev, av = e[idx], a[idx]
+    err = abs(float(av) - float(ev))
+    what = f"relative error {err / abs(float(ev)):.2e}" if ev != 0 else f"absolute error {err:.2e}"
+    return (
+        f"{path}{_fmt_index(idx)}: expected {float(ev):.10g}, got {float(av):.10g} "
+        f"({what}; {int(bad.sum())} of {bad.size} entries differ)"
+    )
+
+
+def _is_numeric_sequence(x: Sequence) -> bool:
+    return len(x) > 0 and all(isinstance(v, (int, float, np.number)) for v in x)
+
+
+def _fmt_index(idx: tuple) -> str:
+    return "" if idx == () else f" at index {tuple(int(i) for i in idx)}"
+
+
+def compare(expected: Any, actual: Any, tol: Tolerance = Tolerance(), *, what: str = "output"):
+    """Raise :class:`CheckFailed` if ``actual`` differs from ``expected``."""
+    msg = first_mismatch(expected, actual, tol, what)
+    if msg:
+        raise CheckFailed(f"{msg} (tolerance {tol})")
+
+
+def _call(fn: Callable, case: Case):
+    args, kwargs = case.fresh()
+    return fn(*args, **kwargs)
+
+
+def check_cases(
+    fn: Callable,
+    reference: Callable,
+    cases: Iterable[Case],
+    *,
+    name: str,
+    tol: Tolerance = Tolerance(),
+    variants: Sequence[Variant] = (),
+    select: Callable[[Any], Any] | None = None,
+    check_dtype: bool = False,
+    no_mutation: bool = False,
+) -> int:
+    """Call ``fn`` and ``reference`` on every case and compare their outputs.
+
+    ``select`` picks the part of the output that this check grades (for example only the
+    new parameters, or only the moments), so that one mistake costs only the checks it
+    should.  ``check_dtype`` additionally requires floating outputs to keep the dtype of the
+    reference.  ``no_mutation`` additionally requires ``fn`` to leave its array and dict
+    arguments unchanged.  Returns the number of cases checked; raises :class:`CheckFailed` with the
+    first failing case otherwise.
+    """
+    if not callable(fn):
+        raise CheckFailed(f"{name} is not a function (got {type(fn).__name__}); define it above.")
+    pick = select or (lambda out: out)
+    n = 0
+    for case in cases:
+        n += 1
+        expected = pick(_call(reference, case))
+        args, kwargs = case.fresh()
+        try:
+            actual_full = fn(*args, **kwargs)
+        except NotImplementedError:
+            raise CheckFailed(f"{name} is not implemented yet (it raised NotImplementedError).") from None
+        except Exception as err:  # noqa: BLE001 - the student's error becomes the feedback
+            tb = traceback.format_exception_only(type(err), err)[-1].strip()
+            raise CheckFailed(f"{name} raised an error on case '{case.describe()}': {tb}") from None
+        try:
+            actual = pick(actual_full)
+        except Exception:  # noqa: BLE001
+            raise CheckFailed(
+                f"{name} returned {type(actual_full).__name__} on case '{case.describe()}', "
+                "which does not have the structure the docstring asks for."
+            ) from None
+        msg = first_mismatch(expected, actual, tol, "output")
+        if msg is None and check_dtype:
+            msg = _dtype_mismatch(expected, actual)
+        if msg is None and no_mutation:
+            changed = _changed_argument(case, args, kwargs)
+            if changed:
+                hint = _name_mutating_variant(variants, case, changed)
+                text = (
+                    f"{name} changed its input {changed} on case '{case.describe()}'; "
+                    "it must return new arrays and leave its arguments untouched (copy first)."
+                )
+                if hint:
+                    text += f"\nThis matches a known mistake: {hint}"
+                raise CheckFailed(text)
+        if msg is None:
+            continue
+        hint = _name_variant(variants, case, actual, tol, pick, check_dtype)
+        text = f"{name} is wrong on case '{case.describe()}': {msg} (tolerance {tol})."
+        if hint:
+            text += f"\nThis matches a known mistake: {hint}"
+        raise CheckFailed(text)
+    return n
+
+
+def _dtype_mismatch(expected: Any, actual: Any, path: str = "output"):
+    if isinstance(expected, Mapping):
+        for k in expected:
+            m = _dtype_mismatch(expected[k], actual[k], f"{path}[{k!r}]")
+            if m:
+                return m
+        return None
+    if isinstance(expected, (tuple, list)) and not _is_numeric_sequence(expected):
+        for i, (e, a) in enumerate(zip(expected, actual)):
+            m = _dtype_mismatch(e, a, f"{path}[{i}]")
+            if m:
+                return m
+        return None
+    e = np.asarray(expected)
+    if np.issubdtype(e.dtype, np.floating):
+        a_dtype = getattr(actual, "dtype", type(actual).__name__)
+        if a_dtype != e.dtype:
+            return f"{path}: expected dtype {e.dtype} (the input's dtype), got {a_dtype}"
+    return None
+
+
+def _name_variant(variants, case, actual, tol, pick, check_dtype=False) -> str | None:
+    for v in variants:
+        try:
+            wrong = pick(_call(v.fn, case))
+        except Exception:  # noqa: BLE001 - a variant that cannot run on this case says nothing
+            continue
+        if first_mismatch(wrong, actual, tol) is not None:
+            continue
+        # With dtype checking on, a variant matches only if it also has the same dtypes.
+        if check_dtype and _dtype_mismatch(wrong, actual) is not None:
+            continue
+        return v.description
+    return None
+
+
+def _differs(before: Any, after: Any) -> bool:
+    if isinstance(before, Mapping):
+        if not isinstance(after, Mapping) or set(before) != set(after):
+            return True
+        return any(_differs(before[k], after[k]) for k in before)
+    if isinstance(before, (list, tuple)):
+        return len(before) != len(after) or any(_differs(b, a) for b, a in zip(before, after))
+    if isinstance(before, np.ndarray):
+        return not (
+            isinstance(after, np.ndarray)
+            and before.shape == after.shape
+            and np.array_equal(before, after, equal_nan=True)
+        )
+    return False  # scalars and callables cannot be changed in place
+
+
+def _changed_argument(case: Case, args: tuple, kwargs: dict) -> str | None:
+    """Name the first argument that the call changed in place (``args``/``kwargs`` are the
+    copies the function received; ``case`` keeps the originals)."""
+    for i, (before, after) in enumerate(zip(case.args, args)):
+        if _differs(before, after):
+            return f"argument {i + 1}"
+    for key, before in case.kwargs.items():
+        if _differs(before, kwargs.get(key)):
+            return f"argument {key!r}"
+    return None
+
+
+def _name_mutating_variant(variants, case, changed) -> str | None:
+    for v in variants:
+        args, kwargs = case.fresh()
+        try:
+            v.fn(*args, **kwargs)
+        except Exception:  # noqa: BLE001
+            continue
+        if _changed_argument(case, args, kwargs) == changed:
+            return v.description
+    return None
+
+
+def make_check(
+    name: str,
+    reference: Callable,
+    visible: Iterable[Case] | Callable[[], Iterable[Case]],
+    hidden: Iterable[Case] | Callable[[], Iterable[Case]],
+    *,
+    tol: Tolerance = Tolerance(),
+    variants: Sequence[Variant] = (),
+    select: Callable[[Any], Any] | None = None,
+    check_dtype: bool = False,
+    no_mutation: bool = False,
+    driver: Callable[..., Any] | None = None,
+):
+    """Return ``(check, check_hidden)``: two pure functions ``fn -> None`` that run
+    :func:`check_cases` on the visible and on the hidden cases.  They return ``None`` on
+    purpose: a number left as a test cell's last value would be read by nbgrader as partial
+    credit.
+
+    ``visible``/``hidden`` are lists of cases or zero-argument functions returning them (so
+    randomized cases are drawn, from a fixed seed, only when the check runs).  ``driver``,
+    if given, is called as ``driver(fn, *case.args, **case.kwargs)`` instead of ``fn(...)``,
+    for checks that run several steps or compose calls; it wraps the reference and the
+    variants the same way.
+    """
+
+    def wrap(f):
+        if driver is None:
+            return f
+        return lambda *a, **k: driver(f, *a, **k)
+
+    wrapped_variants = tuple(dataclasses.replace(v, fn=wrap(v.fn)) for v in variants)
+
+    def run(fn, cases):
+        if not callable(fn):
+            raise CheckFailed(f"{name} is not a function (got {type(fn).__name__}); define it above.")
+        return check_cases(
+            wrap(fn), wrap(reference), cases() if callable(cases) else cases,
+            name=name, tol=tol, variants=wrapped_variants, select=select,
+            check_dtype=check_dtype, no_mutation=no_mutation,
+        )
+
+    def check(fn) -> None:
+        run(fn, visible)
+
+    def check_hidden(fn) -> None:
+        run(fn, hidden)
+
+    check.__doc__ = f"Visible check of {name}: raises CheckFailed with feedback if it is wrong."
+    check_hidden.__doc__ = f"Hidden check of {name} (randomized and edge cases)."
+    return check, check_hidden
+
+
+def run_check(module, check_id: str, fn: Callable) -> tuple[bool, str]:
+    """Run the visible and hidden parts of ``check_id`` of ``module`` on ``fn``.
+
+    Returns ``(passed, message)``; ``message`` is the feedback of the first failure (or "").
+    Anything other than :class:`CheckFailed` raised by the check is a bug in the check and
+    propagates.
+    """
+    if check_id not in module.CHECKS:
+        raise KeyError(f"check_id {check_id!r} is not one of {sorted(module.CHECKS)}")
+    for part in (f"check_{check_id}", f"check_{check_id}_hidden"):
+        try:
+            getattr(module, part)(fn)
+        except CheckFailed as err:
+            return False, str(err)
+    return True, ""
+
+
+def failing_checks(module, fn_name: str, fn: Callable) -> dict[str, str]:
+    """The checks of ``module`` that grade ``fn_name`` and fail on ``fn``: check id -> message."""
+    out = {}
+    for check_id, target in module.FUNCTIONS.items():
+        if target == fn_name:
+            ok, msg = run_check(module, check_id, fn)
+            if not ok:
+                out[check_id] = msg
+    return out
+
+
+_DEF_RE = re.compile(r"^(?:def|class)\s+(\w+)\s*[(:]", re.MULTILINE)
+
+
+def variant_source(variant: Variant, name: str) -> str:
+    """Source of ``variant.fn`` with the function (or class) renamed to ``name`` (the graded
+    name), ready to paste into a notebook cell.  Requires a top-level ``def`` or ``class``."""
+    src = textwrap.dedent(inspect.getsource(variant.fn))
+    m = _DEF_RE.search(src)
+    if m is None or m.group(1) != variant.fn.__name__:
+        raise ValueError(f"variant {variant.id!r}: fn must be a top-level def or class "
+                         f"(got {src[:60]!r})")
+    return src[: m.start(1)] + name + src[m.end(1):]

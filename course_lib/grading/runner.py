@@ -1,0 +1,694 @@
+"""Tamper-proof grading: repair -> sandboxed student code -> trusted checks -> results.
+
+:func:`grade_submission` is a pure function ``(path, assignment, config) -> Result``: it
+repairs the notebook (:mod:`.repair`), runs its code cells in a :class:`.sandbox.Sandbox`,
+and runs every check of ``course_lib.grading.<assignment>`` *here*, in the trusted process,
+with a proxy in place of each graded function: each call goes to the sandbox with inputs
+chosen here and only the returned values come back (checks whose driver builds objects that
+cannot travel, e.g. torch models in a6, run that driver inside the sandbox and send back its
+arrays).  The reference, the comparison and the score never run where student code runs.
+
+Hidden cases drawn with ``np.random.default_rng(seed)`` are re-seeded with the instructor's
+grading seed (:func:`grading_seed`), so their values cannot be known in advance.
+
+A submission that imports the course's reference code for a part scores 0 on that part
+(static AST inspection of the student's cells, :func:`static_violations`); inside the sandbox
+the same modules are unimportable as well.
+
+:func:`grade_many` grades many submissions with any ``concurrent.futures.Executor``
+(``ProcessPoolExecutor`` locally; ``distributed.Client().get_executor()`` on a Dask cluster);
+the caller writes the results (:func:`write_gradebook`) from one process, serially.
+
+Command line (see /work/spec/GRADING_NOTES.md, section 8)::
+
+    python -m course_lib.grading.runner A [--jobs N] [--root COURSE_ROOT] [--json OUT]
+"""
+from __future__ import annotations
+
+import ast
+import concurrent.futures as cf
+import contextlib
+import dataclasses
+import importlib
+import json
+import os
+import secrets
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol
+
+import numpy as np
+
+from . import core, repair as _repair, sandbox as _sandbox
+
+__all__ = ["GradingConfig", "PartResult", "Result", "POLICY", "grade_submission", "grade_many",
+           "static_violations", "grading_seed", "write_gradebook", "Executor", "main",
+           "find_submissions", "DEFAULT_TEST_SEED", "grade_cells", "autograded_notebook", "write_results"]
+
+DEFAULT_TEST_SEED = 20240601
+SEED_ENV = "OPT4DL_GRADING_SEED"
+
+_REF = "the course's reference implementation"
+_OPTIM = ["course_lib.grading", "course_lib.optim", "course_lib.torch_optim"]
+_TORCH_OPTIM_RULES = ["torch.optim.Adam", "torch.optim.AdamW", "torch.optim.adam", "torch.optim.adamw",
+                      "torch.optim._functional"]
+
+#: assignment -> what its solutions may not use.  ``modules``: import prefixes (static check
+#: and unimportable in the sandbox); ``names``: dotted names whose use in an answer scores 0
+#: (static); ``poison``: (module, attribute) replaced in the sandbox by a function that
+#: refuses; ``drivers``: run the checks' drivers in the sandbox (arguments are objects).
+POLICY: dict[str, dict] = {
+    "a1_gradient_descent": {"modules": ["course_lib.grading", "course_lib.gradcheck"], "names": []},
+    "a2_momentum": {"modules": _OPTIM, "names": ["torch.optim"]},
+    "a3_adaptive": {"modules": _OPTIM, "names": ["torch.optim"]},
+    "a4_adam_family": {"modules": _OPTIM + ["course_lib.schedules"], "names": ["torch.optim"]},
+    "a5_batchnorm": {"modules": ["course_lib.grading", "course_lib.layers"], "names": []},
+    "a6_training": {
+        "modules": _OPTIM + ["course_lib.train"], "names": _TORCH_OPTIM_RULES,
+        "poison": [("torch.optim.Adam", "step"), ("torch.optim.AdamW", "step"),
+                   ("torch.optim.adam", "adam"), ("torch.optim.adamw", "adamw"),
+                   ("torch.optim._functional", "adam")],
+        "drivers": True,
+    },
+}
+
+
+def grading_seed(root: str | os.PathLike | None = None) -> int:
+    """The instructor's seed for hidden cases: ``$OPT4DL_GRADING_SEED``, else the number in
+    ``<root>/grading/grading_seed`` (git-ignored; created with a random value on first use,
+    so that re-grading gives the same scores).  Never stored in the repository."""
+    env = os.environ.get(SEED_ENV)
+    if env:
+        try:
+            return int(env)
+        except ValueError:
+            raise ValueError(f"{SEED_ENV} must be an integer, got {env!r}") from None
+    if root is None:
+        raise ValueError(f"no grading seed: set {SEED_ENV} or give the course root")
+    path = Path(root) / "grading" / "grading_seed"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{secrets.randbits(48)}\n")
+        os.chmod(path, 0o600)
+    return int(path.read_text().strip())
+
+
+@dataclasses.dataclass(frozen=True)
+class GradingConfig:
+    """Everything :func:`grade_submission` needs besides the submission (picklable, so it
+    can travel to another process or machine).  ``release``: the released notebook (default
+    ``<root>/assignments/<id>/<id>.ipynb``); ``hidden``: extra paths blanked in the sandbox
+    (the course's grading/, solutions/ and .git always are)."""
+
+    root: str = str(Path(__file__).resolve().parents[2])
+    seed: int = DEFAULT_TEST_SEED
+    release: str | None = None
+    cell_timeout: float = 60.0
+    call_timeout: float = 20.0
+    cpu_seconds: int = 600
+    memory_bytes: int = 6 << 30
+    use_bwrap: bool | None = None
+    hidden: tuple = ()
+    max_restarts: int = 8
+
+    def release_path(self, assignment: str) -> Path:
+        return Path(self.release or Path(self.root) / "assignments" / assignment / f"{assignment}.ipynb")
+
+    def sandbox_config(self) -> _sandbox.SandboxConfig:
+        hidden = tuple(dict.fromkeys(_sandbox.default_hidden(self.root) + _sandbox.default_hidden()
+                                     + tuple(self.hidden)))
+        return _sandbox.SandboxConfig(cell_timeout=self.cell_timeout, call_timeout=self.call_timeout,
+                                      cpu_seconds=self.cpu_seconds, memory_bytes=self.memory_bytes,
+                                      hidden=hidden, use_bwrap=self.use_bwrap)
+
+
+@dataclasses.dataclass
+class PartResult:
+    check_id: str
+    points: float
+    score: float
+    message: str = ""
+
+
+@dataclasses.dataclass
+class Result:
+    """The outcome for one submission.  ``error``: why nothing could be graded (score 0).
+    ``notes``: repairs, skipped cells, sandbox faults.  ``isolated``: bwrap was used."""
+
+    student: str
+    assignment: str
+    path: str
+    parts: dict = dataclasses.field(default_factory=dict)
+    error: str | None = None
+    notes: list = dataclasses.field(default_factory=list)
+    cell_errors: dict = dataclasses.field(default_factory=dict)
+    isolated: bool = False
+    seconds: float = 0.0
+    notebook: str | None = None  # the repaired notebook (JSON), for the autograded copy
+
+    @property
+    def score(self) -> float:
+        return float(sum(p.score for p in self.parts.values()))
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(p.points for p in self.parts.values()))
+
+    def scores(self) -> dict[str, float]:
+        return {k: p.score for k, p in self.parts.items()}
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d.pop("notebook")
+        d.update(score=self.score, max_score=self.max_score)
+        return d
+
+
+# ----------------------------------------------------------------------------- static inspection
+
+
+def _dotted(node) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _matches(name: str, prefixes: Iterable[str]) -> str | None:
+    for p in prefixes:
+        if name == p or name.startswith(p + "."):
+            return p
+    return None
+
+
+def static_violations(source: str, modules: list[str], names: list[str]) -> list[str]:
+    """Uses of forbidden reference code in one cell: imports of ``modules`` (``import``,
+    ``from ... import``, ``__import__``/``importlib.import_module`` with a literal), and dotted
+    uses of ``modules`` or ``names`` (``course_lib.optim.adam_step``, ``torch.optim.Adam``,
+    also through an ``import ... as`` alias).  One readable line per use."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    banned = list(modules) + list(names)
+    alias: dict[str, str] = {}
+    found: list[str] = []
+
+    def flag(full: str, line: int, how: str):
+        hit = _matches(full, banned)
+        if hit:
+            found.append(f"line {line}: {how} {full} ({_REF} or a library's, not allowed here)")
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                flag(a.name, node.lineno, "imports")
+                alias[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            flag(node.module, node.lineno, "imports")
+            for a in node.names:
+                full = f"{node.module}.{a.name}"
+                if not _matches(node.module, banned):
+                    flag(full, node.lineno, "imports")
+                alias[a.asname or a.name] = full
+        elif isinstance(node, ast.Call):
+            fn = _dotted(node.func)
+            if fn in ("__import__", "importlib.import_module", "import_module") and node.args \
+                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                flag(node.args[0].value, node.lineno, "imports")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            full = _dotted(node)
+            if full:
+                head, _, rest = full.partition(".")
+                resolved = alias.get(head, head) + ("." + rest if rest else "")
+                if _matches(resolved, banned) and not any(resolved in f for f in found):
+                    flag(resolved, node.lineno, "uses")
+    return list(dict.fromkeys(found))
+
+
+def _bound_names(source: str) -> set[str]:
+    """Names a cell's top-level code mentions (to tie an added cell's import to a function)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def _tainted_names(source: str, banned: list[str]) -> set[str]:
+    """Names a cell binds to forbidden code: ``import``/``from`` of a banned module, or an
+    assignment whose value uses a banned dotted name (``MyAdam = torch.optim.Adam``)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {a.asname or a.name.split(".")[0] for a in node.names if _matches(a.name, banned)}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            out |= {a.asname or a.name for a in node.names
+                    if _matches(node.module, banned) or _matches(f"{node.module}.{a.name}", banned)}
+        elif isinstance(node, ast.Assign):
+            used = {_dotted(n) for n in ast.walk(node.value) if isinstance(n, ast.Attribute)}
+            if any(u and _matches(u, banned) for u in used):
+                out |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return out
+
+
+# ----------------------------------------------------------------------------- code of the notebook
+
+
+_TM = None
+
+
+def _python_source(source: str) -> str:
+    """IPython syntax (magics, ``!cmd``) turned into plain Python calling ``get_ipython()``
+    (a no-op in the sandbox)."""
+    global _TM
+    if "%" not in source and "!" not in source and "?" not in source:
+        return source
+    try:
+        if _TM is None:
+            from IPython.core.inputtransformer2 import TransformerManager
+
+            _TM = TransformerManager()
+        return _TM.transform_cell(source)
+    except Exception:  # noqa: BLE001 - leave it; the cell will raise SyntaxError in the sandbox
+        return source
+
+
+def _cells_to_run(nb) -> list[tuple[str, str]]:
+    """(label, source) of every code cell to execute: all but the test cells."""
+    out = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or _repair.is_test_cell(cell) or not cell.source.strip():
+            continue
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        label = f"cell {i}" + (f" ({gid})" if gid else "")
+        out.append((label, _python_source(cell.source)))
+    return out
+
+
+# ----------------------------------------------------------------------------- a sandbox session
+
+
+class _Session:
+    """A sandbox with the notebook loaded; restarted (and the cells replayed, skipping any
+    that crashed or hung) after a fault."""
+
+    def __init__(self, config: GradingConfig, assignment: str, cells, result: Result):
+        self.config, self.assignment, self.cells, self.result = config, assignment, cells, result
+        self.skip: set[int] = set()
+        self.sb: _sandbox.Sandbox | None = None
+        self.restarts = 0
+        self.names: dict[str, str] = {}
+
+    def ensure(self, names: list[str]) -> _sandbox.Sandbox:
+        while self.sb is None or not self.sb.alive:
+            if self.restarts > self.config.max_restarts:
+                raise _sandbox.SandboxFault("the submission's code crashed the sandbox too many times")
+            self.restarts += 1
+            self._load(names)
+        return self.sb
+
+    def _load(self, names):
+        pol = POLICY.get(self.assignment, {})
+        sb = _sandbox.Sandbox(self.config.sandbox_config()).start()
+        self.result.isolated = sb.isolated
+        sb.setup(forbidden=pol.get("modules", []), poison=pol.get("poison", []),
+                 reason=f"the graded parts of {self.assignment} must be your own code, "
+                        f"not {_REF}",
+                 driver_module=self.assignment if pol.get("drivers") else None)
+        for k, (label, src) in enumerate(self.cells):
+            if k in self.skip:
+                continue
+            try:
+                err = sb.exec_cell(src, label)
+            except _sandbox.SandboxFault as fault:
+                self.skip.add(k)
+                self.result.notes.append(f"{label} was skipped: {fault}")
+                self.result.cell_errors[label] = str(fault)
+                return  # sb is dead; ensure() restarts without that cell
+            if err is not None:
+                self.result.cell_errors[label] = err
+        self.names = sb.lookup(names)
+        self.sb = sb
+
+    def close(self):
+        if self.sb is not None:
+            self.sb.close()
+            self.sb = None
+
+
+_SEED = threading.local()
+_SEED_LOCK = threading.Lock()
+_SEED_USERS = 0
+_ORIGINAL_RNG = np.random.default_rng
+
+
+def _default_rng(s=None, *args, **kwargs):
+    seed = getattr(_SEED, "value", None)
+    if seed is not None and isinstance(s, (int, np.integer)) and not isinstance(s, bool):
+        s = [int(s), int(seed)]
+    return _ORIGINAL_RNG(s, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def _reseeded(seed: int | None):
+    """While active (in this thread), ``np.random.default_rng(n)`` for an integer ``n``
+    draws from ``SeedSequence([n, seed])``: the hidden cases depend on the instructor's
+    seed.  Thread-safe, so an executor may run several gradings as threads of one process."""
+    global _SEED_USERS
+    if seed is None:
+        yield
+        return
+    with _SEED_LOCK:
+        _SEED_USERS += 1
+        np.random.default_rng = _default_rng
+    _SEED.value = seed
+    try:
+        yield
+    finally:
+        _SEED.value = None
+        with _SEED_LOCK:
+            _SEED_USERS -= 1
+            if _SEED_USERS == 0:
+                np.random.default_rng = _ORIGINAL_RNG
+
+
+def _run_part(module, part: str, fn_name: str, session: _Session, hidden: bool, seed: int,
+              drivers: bool, all_names: list[str]) -> None:
+    """Run one check function (visible or hidden part) against the sandboxed ``fn_name``;
+    raises core.CheckFailed with the feedback when it fails."""
+    check = getattr(module, part)
+    spec = _sandbox.check_spec(check) if drivers else None
+    if spec is not None and spec["driver"] is not None:
+        with _reseeded(seed if hidden else None):
+            cases = spec["cases"]() if callable(spec["cases"]) else list(spec["cases"])
+
+        def remote_driver(*args, **kwargs):
+            return session.ensure(all_names).drive(part, fn_name, args, kwargs, label=f"running {fn_name}")
+
+        core.check_cases(remote_driver, spec["wrap"](spec["reference"]), cases, name=spec["name"],
+                         tol=spec["tol"], variants=spec["variants"], select=spec["select"],
+                         check_dtype=spec["check_dtype"], no_mutation=spec["no_mutation"])
+        return
+
+    def proxy(*args, **kwargs):
+        return session.ensure(all_names).call(fn_name, args, kwargs, label=f"calling {fn_name}")
+
+    proxy.__name__ = fn_name
+    with _reseeded(seed if hidden else None):
+        check(proxy)
+
+
+def grade_submission(path: str | os.PathLike, assignment: str, config: GradingConfig = GradingConfig(),
+                     student: str | None = None) -> Result:
+    """Grade one submitted notebook.  Never raises for anything in the submission: an
+    unreadable file or a crashing notebook gives zeros with reasons in the result."""
+    path = Path(path)
+    return grade_cells(lambda: _repair.read_cells(path), assignment, config,
+                       student or _student_of(path, assignment), str(path))
+
+
+def grade_cells(read: Callable[[], list], assignment: str, config: GradingConfig, student: str,
+                path: str = "") -> Result:
+    """:func:`grade_submission` for cells given by ``read()`` (which may raise
+    ``repair.Unreadable``); used by the nbgrader preprocessor on an in-memory notebook."""
+    import nbformat
+
+    t0 = time.monotonic()
+    result = Result(student=student, assignment=assignment, path=path)
+    module = importlib.import_module(f"course_lib.grading.{assignment}")
+    pol = POLICY.get(assignment, {"modules": ["course_lib.grading"], "names": []})
+
+    def zero_all(reason: str):
+        for cid, pts in module.CHECKS.items():
+            result.parts[cid] = PartResult(cid, float(pts), 0.0, reason)
+
+    release = nbformat.read(config.release_path(assignment), as_version=4)
+    try:
+        rep = _repair.repair_cells(read(), release)
+    except _repair.Unreadable as err:
+        result.error = str(err)
+        zero_all(f"not graded: {err}")
+        result.seconds = time.monotonic() - t0
+        return result
+    result.notes.extend(rep.notes)
+    result.notebook = nbformat.writes(rep.nb)
+
+    # Static inspection of the student's own cells (answers and added cells).
+    fn_names = sorted(set(module.FUNCTIONS.values()))
+    answer_src = {}
+    for cell in rep.nb.cells:
+        if _repair.is_answer_cell(cell) and cell.cell_type == "code":
+            for n in _repair.defined_names(cell.source):
+                answer_src.setdefault(n, []).append(cell.source)
+    banned: dict[str, list[str]] = {}
+    for cell in rep.nb.cells:
+        student_cell = _repair.is_answer_cell(cell) or cell.metadata.get("opt4dl", {}).get("added")
+        if cell.cell_type != "code" or not student_cell:
+            continue
+        found = static_violations(_python_source(cell.source), pol.get("modules", []), pol.get("names", []))
+        if not found:
+            continue
+        defined = set(_repair.defined_names(cell.source)) & set(fn_names)
+        if defined:  # the violation is in the answer itself
+            for fn in defined:
+                banned.setdefault(fn, []).extend(found)
+            continue
+        # elsewhere (an added cell): the graded functions that use what it imported
+        tied = _tainted_names(cell.source, pol.get("modules", []) + pol.get("names", []))
+        for fn in fn_names:
+            uses = set().union(*(_bound_names(s) for s in answer_src.get(fn, [])))
+            if tied & uses:
+                banned.setdefault(fn, []).extend(found)
+
+    session = _Session(config, assignment, _cells_to_run(rep.nb), result)
+    try:
+        for check_id, points in module.CHECKS.items():
+            fn_name = module.FUNCTIONS[check_id]
+            if fn_name in banned:
+                result.parts[check_id] = PartResult(
+                    check_id, float(points), 0.0,
+                    f"{fn_name} scores 0 for {check_id}: it must be your own code, but it "
+                    + "; ".join(banned[fn_name][:3]))
+                continue
+            result.parts[check_id] = _grade_part(module, check_id, float(points), fn_name, session, config,
+                                                 pol, fn_names)
+    finally:
+        session.close()
+    result.seconds = time.monotonic() - t0
+    return result
+
+
+def _grade_part(module, check_id, points, fn_name, session, config, pol, fn_names) -> PartResult:
+    try:
+        session.ensure(fn_names)
+    except _sandbox.SandboxFault as fault:
+        return PartResult(check_id, points, 0.0, f"{fn_name} could not be run: {fault}")
+    kind = session.names.get(fn_name, "missing")
+    if kind == "missing":
+        return PartResult(check_id, points, 0.0, f"{fn_name} is not defined in the notebook.")
+    if kind != "callable":
+        return PartResult(check_id, points, 0.0, f"{fn_name} is not a function (got {kind}); define it above.")
+    for hidden, part in ((False, f"check_{check_id}"), (True, f"check_{check_id}_hidden")):
+        try:
+            _run_part(module, part, fn_name, session, hidden, config.seed, bool(pol.get("drivers")), fn_names)
+        except core.CheckFailed as err:
+            return PartResult(check_id, points, 0.0, str(err))
+        except _sandbox.SandboxFault as fault:
+            return PartResult(check_id, points, 0.0, f"{fn_name}: {fault}")
+        except Exception as err:  # noqa: BLE001 - a value the check cannot handle: fail this part only
+            return PartResult(check_id, points, 0.0,
+                              f"{fn_name} could not be checked ({type(err).__name__}: {str(err)[:300]})")
+    return PartResult(check_id, points, points, "")
+
+
+def _student_of(path: Path, assignment: str) -> str:
+    # grading/submitted/<student>/<assignment>/<assignment>.ipynb
+    if path.parent.name == assignment and path.parent.parent.name:
+        return path.parent.parent.name
+    return path.stem
+
+
+# ----------------------------------------------------------------------------- many submissions
+
+
+class Executor(Protocol):
+    """What :func:`grade_many` needs: ``concurrent.futures.Executor.submit``.  Satisfied by
+    ``ProcessPoolExecutor`` and by Dask's ``distributed.Client(...).get_executor()``."""
+
+    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> cf.Future: ...
+
+
+def _safe_grade(path, assignment, config, student):
+    try:
+        return grade_submission(path, assignment, config, student)
+    except Exception as err:  # noqa: BLE001 - a grader fault stays with its submission
+        r = Result(student=student, assignment=assignment, path=str(path),
+                   error=f"internal grading error: {type(err).__name__}: {err}")
+        module = importlib.import_module(f"course_lib.grading.{assignment}")
+        for cid, pts in module.CHECKS.items():
+            r.parts[cid] = PartResult(cid, float(pts), 0.0, r.error)
+        return r
+
+
+def grade_many(items: Iterable[tuple[str, str | os.PathLike]], assignment: str,
+               config: GradingConfig = GradingConfig(), *, jobs: int = 1,
+               executor: Executor | None = None) -> list[Result]:
+    """Grade ``(student, path)`` pairs; results in input order.  ``executor`` (any
+    ``submit``-style executor) runs :func:`grade_submission` elsewhere; otherwise ``jobs``
+    local processes (``jobs=1``: in this process).  Each sandbox is a further process."""
+    items = [(s, str(p)) for s, p in items]
+    if executor is None and jobs <= 1:
+        return [_safe_grade(p, assignment, config, s) for s, p in items]
+    own = None
+    if executor is None:
+        import multiprocessing as mp
+
+        own = executor = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"))
+    try:
+        futures = [executor.submit(_safe_grade, p, assignment, config, s) for s, p in items]
+        out = []
+        for (s, p), fut in zip(items, futures):
+            try:
+                out.append(fut.result())
+            except Exception as err:  # noqa: BLE001 - a lost worker costs only its submission
+                out.append(Result(student=s, assignment=assignment, path=p,
+                                  error=f"grading worker failed: {type(err).__name__}: {err}"))
+        return out
+    finally:
+        if own is not None:
+            own.shutdown()
+
+
+def find_submissions(root: str | os.PathLike, assignment: str) -> list[tuple[str, Path]]:
+    """``(student, path)`` for every ``<root>/grading/submitted/<student>/<A>/<A>.ipynb``."""
+    base = Path(root) / "grading" / "submitted"
+    return sorted((p.parent.parent.name, p) for p in base.glob(f"*/{assignment}/{assignment}.ipynb"))
+
+
+# ----------------------------------------------------------------------------- gradebook
+
+
+def _timestamp(path: str):
+    """nbgrader's ``timestamp.txt`` next to the submission (for late penalties), if any."""
+    from nbgrader.utils import parse_utc
+
+    stamp = Path(path).parent / "timestamp.txt" if path else None
+    if stamp is None or not stamp.is_file():
+        return None
+    try:
+        return parse_utc(stamp.read_text().strip())
+    except (ValueError, OverflowError):
+        return None
+
+
+def write_gradebook(results: list[Result], db_url: str) -> None:
+    """Store the auto scores in the nbgrader gradebook (run in ONE process, after grading).
+    The assignment must be in the gradebook (``nbgrader generate_assignment``)."""
+    import warnings
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url) as gb, warnings.catch_warnings():
+        # nbgrader's add_submission trips SQLAlchemy's autoflush warnings; harmless
+        warnings.simplefilter("ignore")
+        for r in results:
+            gb.update_or_create_student(r.student)
+            stamp = _timestamp(r.path)
+            try:
+                gb.find_submission(r.assignment, r.student)
+                if stamp is not None:
+                    gb.update_or_create_submission(r.assignment, r.student, timestamp=stamp)
+            except MissingEntry:
+                gb.add_submission(r.assignment, r.student, **({"timestamp": stamp} if stamp else {}))
+            nb = gb.find_submission_notebook(r.assignment, r.assignment, r.student)
+            for grade in nb.grades:
+                part = r.parts.get(grade.name)
+                if part is not None:
+                    grade.auto_score = part.score
+            gb.db.commit()
+
+
+def autograded_notebook(result: Result, release_path: str | os.PathLike):
+    """The notebook nbgrader's feedback and formgrader read: the repaired submission (or, if
+    unreadable, the release) whose test cells show the verdicts as outputs.  Hidden tests are
+    not in it: test cells keep their released (visible) source."""
+    import nbformat
+
+    nb = nbformat.reads(result.notebook, as_version=4) if result.notebook else \
+        nbformat.read(release_path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.outputs, cell.execution_count = [], None
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        part = result.parts.get(gid) if _repair.is_test_cell(cell) else None
+        if part is None:
+            continue
+        if part.score < part.points:
+            cell.outputs.append(nbformat.v4.new_output(
+                "error", ename="CheckFailed", evalue=part.message or "failed",
+                traceback=[f"CheckFailed: {part.message or 'failed'}"]))
+        else:
+            cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text="passed\n"))
+    if result.error or result.notes:
+        text = "\n".join(["**Grading notes**", ""] + [f"* {x}" for x in ([result.error] if result.error else [])
+                                                    + result.notes])
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(text))
+    return nb
+
+
+def write_results(results: list[Result], root: str | os.PathLike) -> None:
+    """Store results the nbgrader way (ONE process, after grading): the autograded notebooks
+    under ``grading/autograded/<student>/<A>/`` and the auto scores in the gradebook, so
+    that ``nbgrader generate_feedback``, ``formgrader`` and ``export`` work as usual."""
+    import nbformat
+
+    root = Path(root)
+    for r in results:
+        out = root / "grading" / "autograded" / r.student / r.assignment / f"{r.assignment}.ipynb"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        release = root / "assignments" / r.assignment / f"{r.assignment}.ipynb"
+        nbformat.write(autograded_notebook(r, release), out)
+    write_gradebook(results, "sqlite:///" + str(root / "grading" / "gradebook.db"))
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Sandboxed autograding of grading/submitted/*/A/A.ipynb")
+    ap.add_argument("assignment")
+    ap.add_argument("--root", default=GradingConfig.root)
+    ap.add_argument("--jobs", "-j", type=int, default=1)
+    ap.add_argument("--json", help="write all results to this JSON file")
+    ap.add_argument("--gradebook", action="store_true",
+                    help="write grading/autograded/ and the auto scores to grading/gradebook.db")
+    args = ap.parse_args(argv)
+    config = GradingConfig(root=args.root, seed=grading_seed(args.root))
+    items = find_submissions(args.root, args.assignment)
+    results = grade_many(items, args.assignment, config, jobs=args.jobs)
+    for r in results:
+        print(f"{r.student:20s} {r.score:5.1f} / {r.max_score:4.1f}" + (f"  ({r.error})" if r.error else ""))
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.to_dict() for r in results], indent=1))
+    if args.gradebook:
+        write_results(results, args.root)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

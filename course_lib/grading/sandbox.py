@@ -403,10 +403,21 @@ def bwrap_available(path: str | None = None) -> bool:
     return _BWRAP_OK[exe]
 
 
+def _needed_under_tmp() -> list[str]:
+    """The interpreter, its environment and this checkout, where they live under /tmp (a
+    fresh clone often does): the empty /tmp of the sandbox would otherwise hide them."""
+    here = Path(__file__).resolve().parents[2]
+    paths = {str(here), sys.prefix, sys.base_prefix, str(Path(sys.executable).resolve().parent)}
+    return sorted(p for p in paths if p == "/tmp" or p.startswith("/tmp/"))
+
+
 def _bwrap_base(hidden: list[str]) -> list[str]:
     args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
             "--unshare-all", "--new-session", "--die-with-parent", "--cap-drop", "ALL",
             "--uid", "65534", "--gid", "65534"]
+    for p in _needed_under_tmp():
+        args += ["--ro-bind", p, p]
+    # Hidden paths come last so that they also cover anything re-bound above.
     for p in hidden:
         if os.path.isdir(p):
             args += ["--tmpfs", p]

@@ -11,9 +11,6 @@ import torch.nn.functional as F
 from course_lib.grading import a6_training as grader
 from course_lib.grading import core
 
-GRADED = sorted(set(grader.FUNCTIONS.values()))
-ALL_VARIANTS = [(name, v) for name in GRADED for v in grader.VARIANTS[name]]
-
 
 @pytest.fixture(autouse=True)
 def one_thread():
@@ -24,27 +21,6 @@ def one_thread():
     torch.set_num_threads(old)
 
 
-def test_catalogue_is_consistent():
-    assert set(grader.FUNCTIONS) == set(grader.CHECKS)
-    assert set(grader.VARIANTS) == set(GRADED)
-    for name, v in ALL_VARIANTS:
-        assert v.fails and v.fails <= {c for c, f in grader.FUNCTIONS.items() if f == name}, v.id
-        assert core.variant_source(v, name).startswith(f"def {name}(")
-
-
-@pytest.mark.parametrize("name", GRADED)
-def test_reference_passes_every_check(name):
-    assert core.failing_checks(grader, name, getattr(grader, name)) == {}
-
-
-@pytest.mark.parametrize("name,variant", ALL_VARIANTS, ids=[v.id for _, v in ALL_VARIANTS])
-def test_variant_fails_exactly_its_checks_and_is_named(name, variant):
-    failed = core.failing_checks(grader, name, variant.fn)
-    assert set(failed) == set(variant.fails)
-    for message in failed.values():
-        assert f"This matches a known mistake: {variant.description}" in message
-
-
 class StubAdam(torch.optim.Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         raise NotImplementedError()
@@ -53,14 +29,11 @@ class StubAdam(torch.optim.Optimizer):
         raise NotImplementedError()
 
 
-def _stub(*args, **kwargs):
-    raise NotImplementedError()
-
-
-@pytest.mark.parametrize("name", GRADED)
-def test_stub_fails_every_check_clearly(name):
-    failed = core.failing_checks(grader, name, StubAdam if name == "Adam" else _stub)
-    assert set(failed) == {c for c, f in grader.FUNCTIONS.items() if f == name}
+def test_a_stub_optimizer_class_fails_every_adam_check_clearly():
+    # test_grading_core stubs every graded name with a function; a student's Adam stub is
+    # a class whose methods raise, which must fail the same way.
+    failed = core.failing_checks(grader, "Adam", StubAdam)
+    assert set(failed) == {c for c, f in grader.FUNCTIONS.items() if f == "Adam"}
     assert all("not implemented yet" in m for m in failed.values())
 
 

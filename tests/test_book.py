@@ -125,6 +125,28 @@ def test_first_code_cell_installs_course_lib_on_colab(path):
         "committed notebooks are stripped of outputs"
 
 
+# The theme's code blocks show about 88 characters at the default width; longer lines
+# scroll sideways and hide the end of the line from a reader.
+MAX_CODE_LINE = 88
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_shown_code_lines_fit_the_page(path):
+    nb = nbformat.read(path, as_version=4)
+    long = [line for c in nb.cells if c.cell_type == "code"
+            and "remove-cell" not in c.metadata.get("tags", [])
+            for line in c.source.splitlines() if len(line) > MAX_CODE_LINE]
+    assert not long, f"{len(long)} code line(s) over {MAX_CODE_LINE} characters: {long[:3]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_title_carries_no_hand_written_number(path):
+    # Sphinx numbers the chapters (numbered parts in _toc.yml): "# 8. Adam" would read "8. 8. Adam".
+    title = next(c for c in nbformat.read(path, as_version=4).cells
+                 if c.cell_type == "markdown").source.splitlines()[0]
+    assert title.startswith("# ") and not re.match(r"# \d", title), title
+
+
 def test_bibliography_keys_unique_and_cited_keys_exist():
     bib = (ROOT / "references.bib").read_text(encoding="utf-8")
     keys = re.findall(r"^@\w+\{([^,\s]+),", bib, flags=re.M)

@@ -12,7 +12,7 @@ help:
 	@echo "make test         run the whole test suite (includes the book build)"
 	@echo "make bench        benchmarks (optimizer step time, grading time)"
 	@echo "make assignments  regenerate assignments/ from solutions/ (nbgrader)"
-	@echo "make grade A=id   autograde grading/submitted/*/id and export grades"
+	@echo "make grade A=id [J=n]  autograde grading/submitted/*/id (n workers), export grades"
 
 venv: $(STAMP)
 
@@ -50,8 +50,8 @@ assignments: $(STAMP)
 	$(PY) tools/grade.py release
 
 grade: $(STAMP) sandbox
-	@test -n "$(A)" || { echo "usage: make grade A=<assignment id, e.g. a3_adaptive>"; exit 2; }
-	$(PY) tools/grade.py grade $(A)
+	@test -n "$(A)" || { echo "usage: make grade A=<assignment id, e.g. a3_adaptive> [J=<workers>]"; exit 2; }
+	$(PY) tools/grade.py grade $(A) -j $(or $(J),1)
 
 clean:
 	rm -rf _build

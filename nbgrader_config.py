@@ -3,8 +3,13 @@
 solutions/<id>/<id>.ipynb (source, with solutions and hidden tests)
   -> `nbgrader generate_assignment` -> assignments/<id>/<id>.ipynb (release, committed)
 Submissions, autograded notebooks, feedback and the gradebook live under grading/
-(git-ignored).  tools/grade.py drives the standard nbgrader commands; see
-/work/spec/GRADING_NOTES.md.
+(git-ignored).  tools/grade.py drives the standard nbgrader commands; the instructor's guide
+is INSTRUCTORS.md.
+
+Autograding is sandboxed (course_lib.grading): `nbgrader autograde` does not run the
+submission in a Jupyter kernel.  The student's code runs in a separate, resource-limited
+process; the graded functions are called there on inputs the grader chooses, and only their
+return values come back to the checks, which run here.
 """
 import os
 
@@ -29,18 +34,49 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Autograde: a runaway loop in one cell costs at most this long; a cell timeout fails the
-# cell, not the whole run.
+# ---- Tamper-proof autograding, through nbgrader's own extension points -------------------
+# 1. Reading: a file that is not a notebook gets a zero with the reason, not a lost row.
+c.Autograde.exporter_class = "course_lib.grading.nbgrader_sandbox.TolerantNotebookExporter"
+# 2. Repair first: cells matched to the release (by metadata, else by content and position),
+#    metadata restored, so that nbgrader's own steps work on notebooks Colab stripped or
+#    whose cells were reordered, duplicated, deleted or changed type.
+c.Autograde.sanitize_preprocessors = [
+    "course_lib.grading.nbgrader_sandbox.RepairSubmission",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# 3. Grading: SandboxedAutograde replaces nbgrader's Execute (the in-kernel run); the rest
+#    is nbgrader's default chain (scores into the gradebook, late penalties, ...).
+c.Autograde.autograde_preprocessors = [
+    "course_lib.grading.nbgrader_sandbox.SandboxedAutograde",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# Limits: a notebook cell may run this long, a call of a graded function this long (time
+# spent computing; a blocked call is stopped after 3x that).  A cell over its limit is
+# skipped and noted, a call over it costs that part only.
+c.SandboxedAutograde.cell_timeout = 60.0
+c.SandboxedAutograde.call_timeout = 20.0
+# The hidden cases' seed is not in the repository: $OPT4DL_GRADING_SEED, else the number in
+# grading/grading_seed (created at random on first use; keep it to re-grade identically).
+
+# Restore test cells a student deleted (OverwriteCells already restores edited ones).
+c.OverwriteCells.add_missing_cells = True
+# Only Execute would produce warnings on stderr; kept for a course that switches back.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?m)^.*:\d+: \w*Warning: "
+# In-kernel autograde (nbgrader's Execute), used only by `nbgrader validate` and by a course
+# that removes the sandbox above: a runaway cell costs at most this long.
 c.ExecutePreprocessor.timeout = 120
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
-# Restore test cells a student deleted (OverwriteCells already restores edited ones).
-c.OverwriteCells.add_missing_cells = True
-# Drop Python warnings (e.g. "RuntimeWarning: overflow encountered") from stderr so they do
-# not clutter the feedback; the pattern matches the "file:line: XxxWarning: ..." lines
-# that the warnings module prints.
-c.IgnorePattern.enabled = True
-c.IgnorePattern.pattern = r"(?m)^.*:\d+: \w*Warning: "
 
 # Feedback: hidden test code is cleared (ClearHiddenTests) and error tracebacks are cut to
 # the check's message (which names the mistake), so the hidden tests stay hidden.

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import importlib
+import json
 import os
 import re
 import sys
@@ -85,6 +86,38 @@ class Graded:
         return nbformat.read(path, as_version=4)
 
 
+def colab_mangled(nb):
+    """What a notebook can look like after a trip through Colab and a careless student: no
+    nbgrader metadata anywhere, the first answer cell duplicated, the last test cell turned
+    into markdown, and the first two cells after the set-up swapped."""
+    nb = nbformat.from_dict(nb)
+    for cell in nb.cells:
+        cell.metadata = {}
+    answers = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "def " in c.source]
+    nb.cells.insert(answers[0] + 1, nbformat.from_dict(nb.cells[answers[0]]))
+    tests = [c for c in nb.cells if c.cell_type == "code" and "grader.check_" in c.source]
+    tests[-1].cell_type = "markdown"
+    tests[-1].pop("outputs", None)
+    tests[-1].pop("execution_count", None)
+    nb.cells[1], nb.cells[2] = nb.cells[2], nb.cells[1]
+    return nb
+
+
+NUMPY_PATCH = """import numpy as np
+np.allclose = lambda *a, **k: True
+np.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), bool)
+np.testing.assert_allclose = lambda *a, **k: None
+np.array_equal = lambda *a, **k: True
+"""
+
+
+def numpy_patched(nb):
+    """The stub with a first cell that makes NumPy's comparisons always agree: in-kernel
+    grading would give full marks; here the checks do not run where this code runs."""
+    nb.cells.insert(1, nbformat.v4.new_code_cell(NUMPY_PATCH))
+    return nb
+
+
 def grade_course(aid: str, root) -> Graded:
     """Build the course for ``aid`` in ``root``, submit, autograde (one call), feedback."""
     grader = importlib.import_module(f"course_lib.grading.{aid}")
@@ -111,8 +144,14 @@ def grade_course(aid: str, root) -> Graded:
         cell.source = "pass"
     tampered.cells.remove(tests[0])
     subs["tamper-stub"] = tampered
+    subs["colab-stripped"] = colab_mangled(pipeline.fill_solutions(release, source))
+    subs["patch-numpy"] = numpy_patched(nbformat.from_dict(release))
     for student, nb in subs.items():
         pipeline.submit(root, aid, student, nb)
+    subs["not-a-notebook"] = None
+    junk = root / "grading" / "submitted" / "not-a-notebook" / aid / f"{aid}.ipynb"
+    junk.parent.mkdir(parents=True)
+    junk.write_text('{"cells": [oops')
 
     t0 = time.perf_counter()
     pipeline.nbgrader("autograde", aid, "--force", root=root)
@@ -188,6 +227,20 @@ def check_each_variant_gets_its_partial_score_and_is_named(graded):
     assert not problems, "\n".join(problems)
 
 
+def check_mangled_notebook_is_graded_like_an_intact_one(graded):
+    assert graded.scores["colab-stripped"] == graded.scores["reference"]
+
+
+def check_patching_numpy_earns_nothing(graded):
+    assert graded.auto_total("patch-numpy") == 0.0
+
+
+def check_unreadable_file_gets_zero_with_a_reason(graded):
+    assert graded.auto_total("not-a-notebook") == 0.0
+    assert set(graded.scores["not-a-notebook"]) == set(graded.scores["reference"])
+    assert "not valid JSON, so not a Jupyter notebook" in html.unescape(graded.feedback("not-a-notebook"))
+
+
 def check_variant_batches_cover_the_catalogue(graded):
     seen = [(fn, v.id) for batch in graded.batches.values() for fn, v in batch]
     catalogue = [(fn, v.id) for fn, vs in graded.grader.VARIANTS.items() for v in vs]
@@ -209,7 +262,9 @@ CHECKS = [check_release_is_up_to_date, check_release_has_no_solutions_or_hidden_
           check_points_match_checks, check_reference_gets_full_marks, check_stub_gets_zero,
           check_deleted_or_edited_test_cells_are_restored,
           check_each_variant_gets_its_partial_score_and_is_named,
-          check_variant_batches_cover_the_catalogue, check_feedback_hides_hidden_tests]
+          check_variant_batches_cover_the_catalogue, check_feedback_hides_hidden_tests,
+          check_mangled_notebook_is_graded_like_an_intact_one, check_patching_numpy_earns_nothing,
+          check_unreadable_file_gets_zero_with_a_reason]
 
 
 @pytest.mark.parametrize("aid", IDS)
@@ -228,7 +283,8 @@ def test_assignment_end_to_end(aid, tmp_path):
 
 def test_instructor_pipeline_zip_collect_grade_export(tmp_path):
     """The documented commands on a small course: an LMS zip -> `zip_collect` ->
-    tools/grade.py grade (autograde, feedback, CSV export)."""
+    tools/grade.py grade -j 2 (parallel grading, then nbgrader's autograde, feedback, CSV
+    export); the results the workers stored are what nbgrader recorded."""
     import csv
     import zipfile
 
@@ -240,11 +296,35 @@ def test_instructor_pipeline_zip_collect_grade_export(tmp_path):
     with zipfile.ZipFile(archive / "lms.zip", "w") as z:
         z.writestr(f"alice_{aid}.ipynb", nbformat.writes(pipeline.fill_solutions(release, source)))
         z.writestr(f"bob42_{aid}.ipynb", nbformat.writes(nbformat.from_dict(release)))
+        z.writestr(f"carol_{aid}.ipynb", b"\x89PNG not a notebook")
     pipeline.zip_collect(aid, tmp_path)
-    for student in ("alice", "bob42"):
+    students = ("alice", "bob42", "carol")
+    for student in students:
         assert (tmp_path / "grading" / "submitted" / student / aid / f"{aid}.ipynb").exists()
-    csv_path = pipeline.grade(aid, root=tmp_path)
+    csv_path = pipeline.grade(aid, root=tmp_path, jobs=2)
     rows = {r["student_id"]: r for r in csv.DictReader(open(csv_path))}
+    assert set(rows) == set(students)
     assert float(rows["alice"]["raw_score"]) == sum(grader.CHECKS.values())
     assert float(rows["bob42"]["raw_score"]) == 0.0
-    assert (tmp_path / "grading" / "feedback" / "alice" / aid / f"{aid}.html").exists()
+    assert float(rows["carol"]["raw_score"]) == 0.0
+    for student in students:
+        assert (tmp_path / "grading" / "feedback" / student / aid / f"{aid}.html").exists()
+        stored = json.loads((tmp_path / "grading" / "results" / aid / f"{student}.json").read_text())
+        assert stored["result"]["score"] == float(rows[student]["raw_score"]), student
+    assert "not a text file" in (tmp_path / "grading" / "feedback" / "carol" / aid / f"{aid}.html").read_text()
+
+    # nbgrader autograde took the stored results: one altered by hand (its key unchanged)
+    # shows up in the gradebook; one whose submission changed since is graded afresh.
+    alice = tmp_path / "grading" / "results" / aid / "alice.json"
+    data = json.loads(alice.read_text())
+    first = next(iter(grader.CHECKS))
+    data["result"]["parts"][first]["score"] = 0.0
+    alice.write_text(json.dumps(data))
+    bob = tmp_path / "grading" / "submitted" / "bob42" / aid / f"{aid}.ipynb"
+    bob.write_text(nbformat.writes(pipeline.fill_solutions(release, source)))
+    pipeline.nbgrader("autograde", aid, "--force", root=tmp_path)
+    pipeline.nbgrader("export", "--to", str(csv_path), root=tmp_path)
+    rows = {r["student_id"]: r for r in csv.DictReader(open(csv_path))}
+    full = sum(grader.CHECKS.values())
+    assert float(rows["alice"]["raw_score"]) == full - grader.CHECKS[first]
+    assert float(rows["bob42"]["raw_score"]) == full

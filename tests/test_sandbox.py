@@ -7,6 +7,7 @@ import json
 import os
 import pickle
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -245,6 +246,30 @@ def test_faults_are_contained(name, bwrap):
         assert not box.alive
     finally:
         box.close()
+
+
+def test_time_limit_counts_computing_not_a_slow_machine():
+    # A call that waits (as on a machine busy with other gradings) past its limit without
+    # computing still finishes; one that computes is stopped at about the limit; one that
+    # blocks for ever is stopped after wall_factor times the limit.
+    cfg = SandboxConfig(call_timeout=1.0, cell_timeout=5.0, wall_factor=3.0)
+    src = ("import time\ndef slow(x):\n    time.sleep(1.6)\n    return x + 1\n"
+           "def spin(x):\n    while True:\n        pass\n"
+           "def block(x):\n    time.sleep(100)\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for name, match, after in (("slow", None, 1.6), ("spin", r"than 1 s \(time limit\)", 1.0),
+                                   ("block", r"than 3 s of waiting \(time limit\)", 3.0)):
+            with Sandbox(cfg) as box:
+                assert box.exec_cell(src, "cell") is None
+                t0 = time.monotonic()
+                if match is None:
+                    assert box.call(name, (1.0,), {}) == 2.0
+                else:
+                    with pytest.raises(SandboxFault, match=match):
+                        box.call(name, (1.0,), {})
+                    assert not box.alive
+                assert time.monotonic() - t0 >= after, name
 
 
 def test_memory_bomb_is_an_error_not_a_crash(sb):

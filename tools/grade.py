@@ -5,16 +5,17 @@ Run from anywhere; nbgrader runs in the course root (the folder of nbgrader_conf
     .venv/bin/python tools/grade.py release [ID ...]    # solutions/*.md -> .ipynb -> assignments/
     .venv/bin/python tools/grade.py check-release       # exit 1 if assignments/ is stale
     .venv/bin/python tools/grade.py zip-collect ID      # grading/downloaded/ID/archive/*.zip -> submitted/
-    .venv/bin/python tools/grade.py grade ID            # autograde + feedback + grading/grades.csv
+    .venv/bin/python tools/grade.py grade ID [-j N]     # autograde + feedback + grading/grades.csv
 
 ``grade`` runs, in order::
 
     nbgrader generate_assignment ID --force   (only if the gradebook lacks ID; fills the db)
-    nbgrader autograde ID --force             (every grading/submitted/*/ID/)
+    (with -j N > 1: N worker processes grade every submission and store the results)
+    nbgrader autograde ID --force             (every grading/submitted/*/ID/, sandboxed)
     nbgrader generate_feedback ID --force     (grading/feedback/<student>/ID/ID.html)
     nbgrader export --to grading/grades.csv
 
-See /work/spec/GRADING_NOTES.md for the whole workflow.
+See INSTRUCTORS.md for the whole workflow.
 """
 from __future__ import annotations
 
@@ -188,10 +189,20 @@ def _in_gradebook(aid: str, root: Path) -> bool:
             return False
 
 
-def grade(aid: str, root: Path = ROOT, csv: Path | None = None) -> Path:
-    """Autograde every ``grading/submitted/*/<aid>/``, write feedback and the grades CSV."""
+def grade(aid: str, root: Path = ROOT, csv: Path | None = None, jobs: int = 1) -> Path:
+    """Autograde every ``grading/submitted/*/<aid>/``, write feedback and the grades CSV.
+
+    ``jobs > 1``: the submissions are first graded by ``jobs`` worker processes
+    (:func:`course_lib.grading.runner.pregrade`), which store their results; the serial
+    ``nbgrader autograde`` that follows takes them instead of grading again, so nbgrader
+    remains the gradebook's only writer."""
     if not _in_gradebook(aid, root):
         release([aid], root=root)
+    if jobs > 1:
+        from course_lib.grading import nbgrader_sandbox, runner
+
+        results = runner.pregrade(root, aid, jobs, config=nbgrader_sandbox.grading_config(root))
+        print(f"graded {len(results)} submission(s) of {aid} with {jobs} workers")
     nbgrader("autograde", aid, "--force", root=root)
     nbgrader("generate_feedback", aid, "--force", root=root)
     csv = csv or root / "grading" / "grades.csv"
@@ -216,6 +227,8 @@ def main(argv=None) -> int:
     p.add_argument("id")
     p = sub.add_parser("grade", help="autograde, feedback, grades CSV")
     p.add_argument("id")
+    p.add_argument("-j", "--jobs", type=int, default=1,
+                   help="grade with this many worker processes (default 1)")
     args = ap.parse_args(argv)
     if args.cmd == "release":
         release(args.ids or build_solutions.assignment_ids())
@@ -229,7 +242,9 @@ def main(argv=None) -> int:
         zip_collect(args.id)
         print(f"collected into {ROOT / 'grading' / 'submitted'}/<student>/{args.id}/")
     elif args.cmd == "grade":
-        grade(args.id)
+        if args.jobs < 1:
+            ap.error(f"--jobs must be a positive integer, got {args.jobs}")
+        grade(args.id, jobs=args.jobs)
     return 0
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 __all__ = [
     "CheckFailed",
+    "CheckSpec",
     "Case",
     "Variant",
     "Tolerance",
@@ -308,6 +309,24 @@ def _name_mutating_variant(variants, case, changed) -> str | None:
     return None
 
 
+@dataclasses.dataclass(frozen=True)
+class CheckSpec:
+    """What a :func:`make_check` check is made of (its ``.spec``): the cases (a list or a
+    zero-argument function), the reference, ``wrap`` (``f -> driver-wrapped f``), the
+    driver (or None) and :func:`check_cases`' options."""
+
+    name: str
+    reference: Callable
+    cases: Any
+    wrap: Callable
+    driver: Callable | None
+    tol: "Tolerance"
+    variants: tuple
+    select: Callable | None
+    check_dtype: bool
+    no_mutation: bool
+
+
 def make_check(
     name: str,
     reference: Callable,
@@ -357,6 +376,13 @@ def make_check(
 
     check.__doc__ = f"Visible check of {name}: raises CheckFailed with feedback if it is wrong."
     check_hidden.__doc__ = f"Hidden check of {name} (randomized and edge cases)."
+    # The parts, for a grader that must run the driver elsewhere (runner, sandbox) and the
+    # comparison here: it reads them instead of re-implementing the check.
+    common = dict(name=name, reference=reference, wrap=wrap, driver=driver, tol=tol,
+                  variants=wrapped_variants, select=select, check_dtype=check_dtype,
+                  no_mutation=no_mutation)
+    check.spec = CheckSpec(cases=visible, **common)
+    check_hidden.spec = CheckSpec(cases=hidden, **common)
     return check, check_hidden
 
 

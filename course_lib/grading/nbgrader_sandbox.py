@@ -1,10 +1,13 @@
 """``nbgrader autograde`` with sandboxed, tamper-proof checks.
 
-Registered in nbgrader_config.py in place of nbgrader's ``Execute`` preprocessor::
+Registered in nbgrader_config.py (see there) through nbgrader's own extension points::
 
+    c.Autograde.exporter_class = "course_lib.grading.nbgrader_sandbox.TolerantNotebookExporter"
+    c.Autograde.sanitize_preprocessors = [
+        "course_lib.grading.nbgrader_sandbox.RepairSubmission", ...nbgrader's defaults...]
     c.Autograde.autograde_preprocessors = [
         "course_lib.grading.nbgrader_sandbox.SandboxedAutograde",  # instead of Execute
-        "nbgrader.preprocessors.IgnorePattern", ...]
+        ...nbgrader's defaults after Execute...]
 
 Instead of running the submission in a Jupyter kernel (where the student's code shares the
 grader's privileges and can rewrite test cells, monkeypatch the checks or write the
@@ -18,12 +21,42 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import nbformat
+from nbconvert.exporters import NotebookExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Float, Unicode
 
 from . import repair, runner
+
+#: notebook metadata key that carries why a submission could not be read
+UNREADABLE = "opt4dl_unreadable"
+
+
+class TolerantNotebookExporter(NotebookExporter):
+    """nbgrader reads each submission with this exporter.  A file that is not a notebook
+    (not JSON, not UTF-8, a wrong nbformat) would make nbgrader skip the student (no row in
+    the gradebook); here it becomes the released notebook marked with the reason, which
+    :class:`SandboxedAutograde` grades as zero with that reason."""
+
+    root = Unicode("", help="course root (default: the current directory)").tag(config=True)
+
+    def from_file(self, file_stream, resources=None, **kw):
+        try:
+            raw = file_stream.read()
+            raw = raw.encode("utf-8") if isinstance(raw, str) else raw
+            repair.cells_of(raw)  # the reason, in the same words as the runner's
+            nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        except (repair.Unreadable, UnicodeDecodeError, ValueError, TypeError, KeyError,
+                AttributeError, RecursionError) as err:
+            reason = str(err) if isinstance(err, repair.Unreadable) else \
+                f"the submission is not a readable Jupyter notebook ({type(err).__name__})"
+            aid = (resources or {}).get("nbgrader", {}).get("assignment")
+            release = runner.GradingConfig(root=self.root or os.getcwd()).release_path(aid)
+            nb = nbformat.read(release, as_version=4)
+            nb.metadata[UNREADABLE] = reason
+        return self.from_notebook_node(nb, resources=resources, **kw)
 
 
 class RepairSubmission(Preprocessor):
@@ -51,22 +84,41 @@ class RepairSubmission(Preprocessor):
 
 
 class SandboxedAutograde(Preprocessor):
-    """Grade in the sandbox; the notebook's test cells get the verdicts as outputs."""
+    """Grade in the sandbox; the notebook's test cells get the verdicts as outputs.  A result
+    stored by parallel pre-grading (:func:`runner.pregrade`) for exactly this submission,
+    release, grading code and seed is used instead of grading again."""
 
     enabled = Bool(True).tag(config=True)
     root = Unicode("", help="course root (default: the current directory, where nbgrader runs)").tag(config=True)
     call_timeout = Float(20.0, help="seconds per call of a graded function").tag(config=True)
     cell_timeout = Float(60.0, help="seconds per notebook cell").tag(config=True)
+    use_stored = Bool(True, help="use results stored by tools/grade.py grade -j N").tag(config=True)
+
+    def grading_config(self) -> runner.GradingConfig:
+        root = self.root or os.getcwd()
+        return runner.GradingConfig(root=root, seed=runner.grading_seed(root),
+                                    call_timeout=self.call_timeout, cell_timeout=self.cell_timeout)
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
-        aid, student = info.get("assignment"), info.get("student")
-        root = self.root or os.getcwd()
-        config = runner.GradingConfig(root=root, seed=runner.grading_seed(root),
-                                      call_timeout=self.call_timeout, cell_timeout=self.cell_timeout)
-        data = json.loads(nbformat.writes(nb))
-        result = runner.grade_cells(lambda: repair.cells_of(data), aid, config, student or "?",
-                                    info.get("notebook", ""))
+        aid, student = info.get("assignment"), info.get("student") or "?"
+        config = self.grading_config()
+        unreadable = nb.metadata.pop(UNREADABLE, None)
+        result = None
+        submitted = runner.submission_path(config.root, student, aid)
+        key = runner.result_key(submitted, aid, config) if info.get("notebook") == aid else None
+        if key and self.use_stored:
+            result = runner.stored_result(student, aid, key, config.root)
+        stored = result is not None
+        if result is None:
+            data = json.loads(nbformat.writes(nb))
+
+            def read():
+                if unreadable:
+                    raise repair.Unreadable(unreadable)
+                return repair.cells_of(data)
+
+            result = runner.grade_cells(read, aid, config, student, str(submitted))
         graded = runner.autograded_notebook(result, config.release_path(aid))
         # Test cells keep the source nbgrader restored from the gradebook (with the hidden
         # tests, as after an in-kernel autograde; the feedback's HideHiddenTests removes them).
@@ -77,8 +129,19 @@ class SandboxedAutograde(Preprocessor):
             if repair.is_test_cell(cell) and gid in restored:
                 cell.source = restored[gid]
         nb.cells = graded.cells
-        self.log.info("%s: %.1f / %.1f (sandboxed%s)", student, result.score, result.max_score,
-                      "" if result.isolated else ", WITHOUT bwrap")
-        for note in result.notes:
+        self.log.info("%s: %.1f / %.1f (sandboxed%s%s)", student, result.score, result.max_score,
+                      "" if result.isolated else ", WITHOUT bwrap",
+                      ", graded by a parallel worker" if stored else "")
+        for note in ([result.error] if result.error else []) + result.notes:
             self.log.info("  %s", note)
         return nb, resources
+
+
+def grading_config(root: str | os.PathLike) -> runner.GradingConfig:
+    """The :class:`runner.GradingConfig` that ``nbgrader autograde`` uses in the course at
+    ``root`` (read from its nbgrader_config.py), so that pre-grading outside nbgrader
+    stores results under the same key."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    return SandboxedAutograde(config=cfg, root=str(Path(root).resolve())).grading_config()

@@ -45,7 +45,8 @@ from . import core, repair as _repair, sandbox as _sandbox
 
 __all__ = ["GradingConfig", "PartResult", "Result", "POLICY", "grade_submission", "grade_many",
            "static_violations", "grading_seed", "write_gradebook", "Executor", "main",
-           "find_submissions", "DEFAULT_TEST_SEED", "grade_cells", "autograded_notebook", "write_results"]
+           "find_submissions", "DEFAULT_TEST_SEED", "grade_cells", "autograded_notebook", "write_results",
+           "submission_path", "result_key", "store_result", "stored_result", "pregrade"]
 
 DEFAULT_TEST_SEED = 20240601
 SEED_ENV = "OPT4DL_GRADING_SEED"
@@ -146,6 +147,7 @@ class Result:
     cell_errors: dict = dataclasses.field(default_factory=dict)
     isolated: bool = False
     seconds: float = 0.0
+    grader_fault: bool = False  # the grader, not the submission, failed: grade it again
     notebook: str | None = None  # the repaired notebook (JSON), for the autograded copy
 
     @property
@@ -164,6 +166,14 @@ class Result:
         d.pop("notebook")
         d.update(score=self.score, max_score=self.max_score)
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict, notebook: str | None = None) -> "Result":
+        """Inverse of :meth:`to_dict` (``notebook`` given separately)."""
+        fields = {f.name for f in dataclasses.fields(cls)} - {"parts", "notebook"}
+        r = cls(**{k: v for k, v in d.items() if k in fields}, notebook=notebook)
+        r.parts = {k: PartResult(**p) for k, p in d.get("parts", {}).items()}
+        return r
 
 
 # ----------------------------------------------------------------------------- static inspection
@@ -534,7 +544,7 @@ def _safe_grade(path, assignment, config, student):
     try:
         return grade_submission(path, assignment, config, student)
     except Exception as err:  # noqa: BLE001 - a grader fault stays with its submission
-        r = Result(student=student, assignment=assignment, path=str(path),
+        r = Result(student=student, assignment=assignment, path=str(path), grader_fault=True,
                    error=f"internal grading error: {type(err).__name__}: {err}")
         module = importlib.import_module(f"course_lib.grading.{assignment}")
         for cid, pts in module.CHECKS.items():
@@ -563,7 +573,7 @@ def grade_many(items: Iterable[tuple[str, str | os.PathLike]], assignment: str,
             try:
                 out.append(fut.result())
             except Exception as err:  # noqa: BLE001 - a lost worker costs only its submission
-                out.append(Result(student=s, assignment=assignment, path=p,
+                out.append(Result(student=s, assignment=assignment, path=p, grader_fault=True,
                                   error=f"grading worker failed: {type(err).__name__}: {err}"))
         return out
     finally:
@@ -571,10 +581,82 @@ def grade_many(items: Iterable[tuple[str, str | os.PathLike]], assignment: str,
             own.shutdown()
 
 
+def submission_path(root: str | os.PathLike, student: str, assignment: str) -> Path:
+    """Where nbgrader keeps a submission (nbgrader_config.py's layout)."""
+    return Path(root) / "grading" / "submitted" / student / assignment / f"{assignment}.ipynb"
+
+
 def find_submissions(root: str | os.PathLike, assignment: str) -> list[tuple[str, Path]]:
     """``(student, path)`` for every ``<root>/grading/submitted/<student>/<A>/<A>.ipynb``."""
     base = Path(root) / "grading" / "submitted"
     return sorted((p.parent.parent.name, p) for p in base.glob(f"*/{assignment}/{assignment}.ipynb"))
+
+
+# ----------------------------------------------------------------------------- result cache
+# Parallel grading (tools/grade.py grade A -j N) grades every submission in N worker
+# processes and stores each result here; `nbgrader autograde` then runs as usual, serially,
+# and SandboxedAutograde takes the stored result instead of grading again.  nbgrader stays
+# the only writer of the gradebook (no SQLite lock errors, no lost rows) and does all of
+# its own bookkeeping (late penalties, comments, cells to grade by hand).
+
+
+def result_key(submission: str | os.PathLike, assignment: str, config: GradingConfig) -> str:
+    """Everything a result depends on: the submitted file, the release, the grading code
+    (checks, runner, sandbox), the seed and the limits.  A change to any of them (a fixed
+    check, a resubmission) makes a stored result stale."""
+    import hashlib
+
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    files = [Path(submission), config.release_path(assignment), here / f"{assignment}.py",
+             here / "core.py", here / "repair.py", here / "runner.py", here / "sandbox.py"]
+    for path in files:
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(b"<missing>")
+        h.update(b"\0")
+    limits = dataclasses.replace(config, root="", release=None)
+    h.update(repr(limits).encode())
+    return h.hexdigest()
+
+
+def _cache_path(root, student: str, assignment: str) -> Path:
+    return Path(root) / "grading" / "results" / assignment / f"{student}.json"
+
+
+def store_result(result: Result, key: str, root: str | os.PathLike) -> Path:
+    """Keep ``result`` for :func:`stored_result` (``grading/results/<A>/<student>.json``)."""
+    path = _cache_path(root, result.student, result.assignment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"key": key, "result": result.to_dict(), "notebook": result.notebook}))
+    os.replace(tmp, path)  # a reader never sees half a file
+    return path
+
+
+def stored_result(student: str, assignment: str, key: str, root: str | os.PathLike) -> Result | None:
+    """The result :func:`store_result` kept for this submission, if its key still matches."""
+    try:
+        data = json.loads(_cache_path(root, student, assignment).read_text())
+        if data.get("key") != key:
+            return None
+        return Result.from_dict(data["result"], data.get("notebook"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def pregrade(root: str | os.PathLike, assignment: str, jobs: int, *,
+             executor: Executor | None = None, config: GradingConfig | None = None) -> list[Result]:
+    """Grade every submission of ``assignment`` under ``root`` with ``jobs`` workers (or
+    ``executor``) and store the results for ``nbgrader autograde``."""
+    config = config or GradingConfig(root=str(root), seed=grading_seed(root))
+    items = find_submissions(root, assignment)
+    results = grade_many(items, assignment, config, jobs=jobs, executor=executor)
+    for (student, path), r in zip(items, results):
+        if not r.grader_fault:  # left to nbgrader autograde, which grades it itself
+            store_result(r, result_key(path, assignment, config), root)
+    return results
 
 
 # ----------------------------------------------------------------------------- gradebook

@@ -16,7 +16,9 @@ Isolation, from outer to inner:
   back to the limits below only.
 * ``setrlimit``: CPU seconds, address space, file size, no core dumps; a new session so that
   the whole process group is killed on a time-out.
-* a wall-clock time limit per cell and per call, enforced by the parent (``SIGKILL``).
+* a time limit per cell and per call, enforced by the parent (``SIGKILL``): a cell or call
+  is stopped once it used that long in both wall-clock and CPU time (so a loaded machine does
+  not fail correct code), or ``wall_factor`` times that in wall-clock time alone.
 * inside the worker, the course's reference modules are unimportable (a meta-path finder
   raises ``ImportError`` with the reason) and named library functions are replaced by a
   function that refuses to run.
@@ -341,16 +343,16 @@ def _send(fd: int, header: dict, buffers: list = ()) -> None:
         view = view[n:]
 
 
-def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
+def _read_exact(fd: int, n: int, deadline: "float | _Budget | None") -> bytes:
     chunks, got = [], 0
     while got < n:
         if deadline is not None:
-            left = deadline - time.monotonic()
+            left = deadline.left() if isinstance(deadline, _Budget) else deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError
             ready, _, _ = select.select([fd], [], [], left)
             if not ready:
-                raise TimeoutError
+                continue  # the budget decides, with the time now, whether time is up
         chunk = os.read(fd, min(n - got, 1 << 20))
         if not chunk:
             raise EOFError
@@ -359,7 +361,7 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
     return b"".join(chunks)
 
 
-def _recv(fd: int, deadline: float | None = None) -> tuple[dict, list]:
+def _recv(fd: int, deadline: "float | _Budget | None" = None) -> tuple[dict, list]:
     n_head, n_buf = _HEAD.unpack(_read_exact(fd, _HEAD.size, deadline))
     if n_head > MAX_HEADER or n_buf > MAX_BUFFERS:
         raise ProtocolError(f"message of {n_head + n_buf} bytes is larger than the limit")
@@ -382,6 +384,66 @@ def _recv(fd: int, deadline: float | None = None) -> tuple[dict, list]:
 
 
 # ----------------------------------------------------------------------------- the parent side
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds used) of a live process, from /proc (Linux); None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _descendants(root: int) -> list[int]:
+    """``root`` and every live process below it (bwrap, its PID-namespace init, the worker
+    and anything the student's code started)."""
+    parent = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _proc_stat(int(entry))
+            if stat is not None:
+                parent[int(entry)] = stat[0]
+    tree, grew = {root}, True
+    while grew:
+        new = {p for p, pp in parent.items() if pp in tree and p not in tree}
+        tree |= new
+        grew = bool(new)
+    return sorted(tree)
+
+
+class _Budget:
+    """The time left to one request.  It runs out when BOTH the wall-clock time and the CPU
+    time of the worker's process tree pass ``limit`` (a grader slowed down by other work, or
+    by grading in parallel, must not fail correct code), or when the wall-clock time passes
+    ``wall_factor * limit`` (code that sleeps or blocks uses no CPU)."""
+
+    def __init__(self, limit: float, wall_factor: float, cpu: Callable[[bool], float] | None):
+        self.limit, self.cpu = limit, cpu
+        self.t0 = time.monotonic()
+        self.hard = self.t0 + max(wall_factor, 1.0) * limit
+        self.cpu0 = cpu(False) if cpu is not None else 0.0
+        self.reason = "wall"
+
+    def left(self) -> float:
+        now = time.monotonic()
+        if now < self.t0 + self.limit:
+            return self.t0 + self.limit - now
+        if now >= self.hard:
+            self.reason = "wall"
+            return 0.0
+        if self.cpu is None:
+            return 0.0
+        cpu_left = self.limit - (self.cpu(True) - self.cpu0)
+        if cpu_left <= 0:
+            self.reason = "cpu"
+            return 0.0
+        return min(cpu_left, self.hard - now)
+
 
 
 _BWRAP_OK: dict = {}
@@ -447,6 +509,9 @@ class SandboxConfig:
     hidden: tuple = dataclasses.field(default_factory=lambda: default_hidden())
     use_bwrap: bool | None = None
     startup_timeout: float = 60.0
+    #: a cell or call is stopped once it has used ``*_timeout`` seconds of both wall-clock
+    #: and CPU time, or ``wall_factor`` times that in wall-clock time alone.
+    wall_factor: float = 3.0
 
 
 def _describe_exit(code: int | None, isolated: bool = False) -> str:
@@ -494,6 +559,17 @@ class Sandbox:
         self.isolated = False
         self._scratch: str | None = None
         self._r = self._w = -1
+        self._pids: list[int] = []
+
+    def _cpu_seconds(self, rescan: bool) -> float:
+        """CPU seconds used so far by the worker's process tree; ``rescan`` also finds
+        processes started since the last scan (a full /proc walk, done only once a request
+        has outlived its wall-clock limit)."""
+        if self.proc is None:
+            return 0.0
+        if rescan or not self._pids:
+            self._pids = _descendants(self.proc.pid)
+        return sum(stat[1] for stat in map(_proc_stat, self._pids) if stat is not None)
 
     # -- life cycle
 
@@ -607,17 +683,21 @@ class Sandbox:
                  on_callback: Callable | None = None) -> tuple[dict, list]:
         if not self.alive:
             raise SandboxFault("the sandbox is not running")
-        deadline = time.monotonic() + timeout
+        clock = self._cpu_seconds if os.path.isdir("/proc/self") else None
+        budget = _Budget(timeout, self.config.wall_factor, clock)
         try:
             _send(self._w, header, buffers)
             while True:
-                reply, bufs = _recv(self._r, deadline)
+                reply, bufs = _recv(self._r, budget)
                 if reply.get("op") == "cb" and on_callback is not None:
                     on_callback(reply, bufs)
                     continue
                 return reply, bufs
         except TimeoutError:
-            self._fault(f"{what} took longer than {timeout:g} s (time limit) and was stopped")
+            if budget.reason == "cpu":
+                self._fault(f"{what} took longer than {timeout:g} s (time limit) and was stopped")
+            self._fault(f"{what} took longer than {budget.hard - budget.t0:g} s of waiting "
+                        f"(time limit) and was stopped")
         except (EOFError, BrokenPipeError, ConnectionError):
             self._fault(f"{what} ended the grading process: {{exit}}", dead=True)
         except ProtocolError as err:
@@ -924,24 +1004,14 @@ def _refuser(what: str, reason: str):
 
 
 def check_spec(check: Callable) -> dict | None:
-    """The parts of a :func:`core.make_check` check function: ``name, reference, cases,
-    wrap, driver, tol, variants, select, check_dtype, no_mutation``; None when ``check`` was
-    not made by make_check (it is then run as a whole with a proxy function)."""
-    import inspect
-
-    try:
-        outer = inspect.getclosurevars(check).nonlocals
-        cases = outer.get("visible", outer.get("hidden"))
-        run = outer["run"]
-        inner = inspect.getclosurevars(run).nonlocals
-        wrap = inner["wrap"]
-        driver = inspect.getclosurevars(wrap).nonlocals.get("driver")
-        return {"name": inner["name"], "reference": inner["reference"], "cases": cases, "wrap": wrap,
-                "driver": driver, "tol": inner["tol"], "variants": inner["wrapped_variants"],
-                "select": inner["select"], "check_dtype": inner["check_dtype"],
-                "no_mutation": inner["no_mutation"]}
-    except (KeyError, TypeError, ValueError, AttributeError):
+    """The parts of a :func:`core.make_check` check function (its ``.spec``) as a dict:
+    ``name, reference, cases, wrap, driver, tol, variants, select, check_dtype,
+    no_mutation``; None when ``check`` was not made by make_check (it is then run as a
+    whole with a proxy function)."""
+    spec = getattr(check, "spec", None)
+    if spec is None or not dataclasses.is_dataclass(spec):
         return None
+    return {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
 
 
 def driver_keys(module) -> dict[str, Callable]:

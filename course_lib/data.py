@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import shutil
 import tempfile
@@ -254,8 +255,9 @@ def _download(filename, root, mirrors, md5, timeout):
                 os.replace(tmp, Path(root) / filename)
                 return
             mismatch = (url, got)
-        except (urllib.error.URLError, OSError) as exc:
-            errors.append(f"{url}: {exc}")
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            # HTTPException: a connection cut mid-file (IncompleteRead); try the next mirror
+            errors.append(f"{url}: {type(exc).__name__}: {exc}")
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)

@@ -282,6 +282,38 @@ def test_download_over_local_http(tmp_path):
         assert hashlib.md5((root / name).read_bytes()).hexdigest() == sums[name]
 
 
+def test_broken_server_falls_back_to_the_next_mirror(tmp_path):
+    # http.client raises HTTPException (BadStatusLine here, IncompleteRead for a cut
+    # connection), which is not an OSError.
+    server_dir = tmp_path / "mirror"
+    sums, arrays = write_fake_fashion(server_dir, seed=2)
+
+    class Broken(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.wfile.write(b"NOT HTTP AT ALL\r\n\r\n")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Broken)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        cut = f"http://127.0.0.1:{server.server_address[1]}/"
+        root = tmp_path / "data"
+        s = data.load_fashion_mnist(root, download=True, val_size=10, checksums=sums,
+                                    mirror=[cut, server_dir.as_uri() + "/"], timeout=10)
+        np.testing.assert_array_equal(s.y_test, arrays[FILES[3]])
+        assert sorted(p.name for p in root.iterdir()) == sorted(FILES)  # no partial files
+        with pytest.raises(OSError, match="BadStatusLine"):
+            data.load_fashion_mnist(tmp_path / "other", download=True, checksums=sums, mirror=cut,
+                                    timeout=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
 def test_load_fashion_mnist_bad_arguments(tmp_path):
     sums, _ = write_fake_fashion(tmp_path)
     with pytest.raises(KeyError, match=FILES[0]):

@@ -1,9 +1,12 @@
-"""Sandboxed grading (course_lib.grading.runner) with 1 and 2 workers, against the nbclient
-floor (a fresh kernel executing the same notebook, what in-kernel grading must at least pay).
+"""`make grade A=<id> J=<n>` for n = 1 and 2 workers, against the nbclient floor (a fresh
+kernel executing the same notebook: what in-kernel grading must at least pay).
 
     .venv/bin/python bench/grading_parallel.py                 # 40 submissions of a3
     .venv/bin/python bench/grading_parallel.py -n 10 -j 1 2 4 --assignment a2_momentum
 
+Each worker count grades a fresh copy of the same course: with n > 1 the workers grade and
+store the results (runner.pregrade), then `nbgrader autograde` records them; with n = 1
+`nbgrader autograde` grades every submission itself.  Feedback and export follow in both.
 The submissions are a mix: the reference solution, the stub, and one submission per
 catalogued variant (cycled), so that failing checks (and their variant naming) are timed
 too.  Prints a table and the scores' agreement between worker counts; nothing is asserted.
@@ -11,6 +14,7 @@ too.  Prints a table and the scores' agreement between worker counts; nothing is
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -23,31 +27,27 @@ sys.path.insert(0, str(ROOT))
 import grade as pipeline  # noqa: E402
 
 
-def make_submissions(aid: str, n: int, out: Path) -> list[tuple[str, Path]]:
+def make_submissions(aid: str, n: int, root: Path):
+    """A released course in ``root`` with ``n`` submissions; returns the reference notebook."""
     import importlib
 
     import nbformat
 
     module = importlib.import_module(f"course_lib.grading.{aid}")
-    release = nbformat.read(ROOT / "assignments" / aid / f"{aid}.ipynb", as_version=4)
-    source = nbformat.read(ROOT / "solutions" / aid / f"{aid}.ipynb", as_version=4)
+    release, source = pipeline.setup_course(aid, root)
     reference = pipeline.fill_solutions(release, source)
     variants = [(fn, v) for fn, vs in module.VARIANTS.items() for v in vs]
-    items = []
     for k in range(n):
         if k % 4 == 0:
             nb = reference
         elif k % 4 == 1:
-            nb = release
+            nb = nbformat.from_dict(release)
         else:
             nb = pipeline.fill_solutions(release, source)
             fn, v = variants[k % len(variants)]
             pipeline.append_variant(nb, fn, v)
-        path = out / f"s{k:03d}" / aid / f"{aid}.ipynb"
-        path.parent.mkdir(parents=True)
-        nbformat.write(nb, path)
-        items.append((f"s{k:03d}", path))
-    return items, reference
+        pipeline.submit(root, aid, f"s{k:03d}", nb)
+    return reference
 
 
 def nbclient_seconds(nb, n: int, cwd: Path) -> float:
@@ -61,8 +61,32 @@ def nbclient_seconds(nb, n: int, cwd: Path) -> float:
     return (time.perf_counter() - t0) / n
 
 
+def grade_timed(aid: str, root: Path, jobs: int) -> tuple[dict, dict]:
+    """The steps of tools/grade.py grade, timed; returns (seconds per step, scores)."""
+    import csv
+
+    from course_lib.grading import nbgrader_sandbox, runner
+
+    times = {}
+    t0 = time.perf_counter()
+    if jobs > 1:
+        runner.pregrade(root, aid, jobs, config=nbgrader_sandbox.grading_config(root))
+    t1 = time.perf_counter()
+    pipeline.nbgrader("autograde", aid, "--force", root=root)
+    t2 = time.perf_counter()
+    pipeline.nbgrader("generate_feedback", aid, "--force", root=root)
+    pipeline.nbgrader("export", "--to", str(root / "grades.csv"), root=root)
+    t3 = time.perf_counter()
+    times.update(workers=t1 - t0, autograde=t2 - t1, grade=t2 - t0, feedback_export=t3 - t2)
+    with open(root / "grades.csv") as f:
+        scores = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(f)}
+    return times, scores
+
+
 def main(argv=None) -> int:
-    from course_lib.grading import runner, sandbox
+    import shutil
+
+    from course_lib.grading import sandbox
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--assignment", default="a3_adaptive")
@@ -72,22 +96,26 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     aid = args.assignment
     print(f"bwrap: {'yes' if sandbox.bwrap_available() else 'NO (weaker sandbox)'}")
-    config = runner.GradingConfig(seed=runner.DEFAULT_TEST_SEED)
     with tempfile.TemporaryDirectory() as tmp:
-        items, reference = make_submissions(aid, args.n, Path(tmp))
+        base = Path(tmp) / "course"
+        reference = make_submissions(aid, args.n, base)
         rows, scores = [], {}
         for jobs in args.j:
-            t0 = time.perf_counter()
-            results = runner.grade_many(items, aid, config, jobs=jobs)
-            wall = time.perf_counter() - t0
-            scores[jobs] = [r.scores() for r in results]
-            rows.append((jobs, wall, wall / len(items), sum(r.seconds for r in results) / len(items)))
+            root = Path(tmp) / f"j{jobs}"
+            shutil.copytree(base, root)
+            (root / "grading" / "grading_seed").write_text("20240601\n")
+            times, scores[jobs] = grade_timed(aid, root, jobs)
+            rows.append((jobs, times))
         floor = nbclient_seconds(reference, args.floor_runs, Path(tmp))
-    base = rows[0][1]
-    print(f"\n{aid}: {args.n} submissions (reference, stub, variants)")
-    print(f"{'workers':>8} {'wall s':>8} {'s/submission':>13} {'speed-up':>9} {'s/sub (in worker)':>18}")
-    for jobs, wall, per, inside in rows:
-        print(f"{jobs:>8} {wall:>8.1f} {per:>13.2f} {base / wall:>9.2f} {inside:>18.2f}")
+    n = args.n
+    base_s = rows[0][1]["grade"]
+    print(f"\n{aid}: {n} submissions (reference, stub, variants); cores: "
+          f"{os.cpu_count()}")
+    print(f"{'workers':>8} {'workers s':>10} {'autograde s':>12} {'grade s':>8} {'s/submission':>13} "
+          f"{'speed-up':>9} {'feedback+export s':>18}")
+    for jobs, t in rows:
+        print(f"{jobs:>8} {t['workers']:>10.1f} {t['autograde']:>12.1f} {t['grade']:>8.1f} "
+              f"{t['grade'] / n:>13.2f} {base_s / t['grade']:>9.2f} {t['feedback_export']:>18.1f}")
     print(f"nbclient floor (fresh kernel + the notebook's cells): {floor:.2f} s per submission")
     same = all(s == scores[args.j[0]] for s in scores.values())
     print(f"scores identical across worker counts: {same}")

@@ -8,9 +8,9 @@ Every layer comes as a pair in the CS231n style::
 ``dout`` is the upstream gradient dL/d(out) of a scalar loss L and the backward function
 returns dL/d(input) for every input, using only what the forward pass stored in ``cache``.
 
-Notation (rows are examples): a mini-batch ``x`` has shape (N, D), ``N`` examples with ``D``
-features; ``x_i`` is row i. Reductions written as :math:`\sum_i` run over the batch and
-:math:`\sum_j` over the features.
+Notation (rows are examples, as in the book): a mini-batch ``x`` has shape (B, D), ``B``
+examples with ``D`` features (or units); ``x_i`` is row i. Reductions written as
+:math:`\sum_i` run over the batch and :math:`\sum_j` over the features.
 
 The functions are pure: they never modify their array arguments, and float32 inputs give
 float32 outputs (float64 gives float64). The one documented exception is
@@ -53,9 +53,9 @@ def _check_same_dtype(**arrays):
         raise TypeError(f"all arrays must share one dtype (float32 or float64), got {listing}")
 
 
-def _check_2d(name, x):
+def _check_2d(name, x, shape="(B, D)"):
     if x.ndim != 2:
-        raise ValueError(f"{name} must have shape (N, D), got shape {x.shape}")
+        raise ValueError(f"{name} must have shape {shape}, got shape {x.shape}")
 
 
 def _check_vector(name, v, d):
@@ -74,19 +74,19 @@ def _check_dout(dout, shape):
 def affine_forward(x, w, b):
     r"""Affine (fully connected) layer.
 
-    .. math:: \text{out} = x\,W + b, \qquad x \in \mathbb{R}^{N\times D},\;
+    .. math:: \text{out} = x\,W + b, \qquad x \in \mathbb{R}^{B\times D},\;
               W \in \mathbb{R}^{D\times M},\; b \in \mathbb{R}^{M}.
 
-    An input of shape (N, d_1, ..., d_k) is flattened to (N, D) with D = d_1 ... d_k.
+    An input of shape (B, d_1, ..., d_k) is flattened to (B, D) with D = d_1 ... d_k.
 
-    Returns ``(out, cache)`` with ``out`` of shape (N, M).
+    Returns ``(out, cache)`` with ``out`` of shape (B, M).
     """
     x = _as_float_array("x", x)
     w = _as_float_array("w", w)
     b = _as_float_array("b", b)
     _check_same_dtype(x=x, w=w, b=b)
     if x.ndim < 2:
-        raise ValueError(f"x must have shape (N, D) or (N, d_1, ..., d_k), got shape {x.shape}")
+        raise ValueError(f"x must have shape (B, D) or (B, d_1, ..., d_k), got shape {x.shape}")
     if w.ndim != 2:
         raise ValueError(f"w must have shape (D, M), got shape {w.shape}")
     x2 = x.reshape(x.shape[0], -1)
@@ -141,12 +141,12 @@ def relu_backward(dout, cache):
 def softmax_loss(scores, y):
     r"""Mean softmax cross-entropy loss and its gradient with respect to the scores.
 
-    For scores :math:`s \in \mathbb{R}^{N\times C}` and integer labels
+    For the scores :math:`s \in \mathbb{R}^{B\times C}` of B examples and integer labels
     :math:`y_i \in \{0, \dots, C-1\}`:
 
     .. math:: p_{ic} = \frac{e^{s_{ic}}}{\sum_k e^{s_{ik}}}, \qquad
-              L = -\frac{1}{N}\sum_i \log p_{i y_i}, \qquad
-              \frac{\partial L}{\partial s_{ic}} = \frac{1}{N}\left(p_{ic} - \mathbb{1}[c = y_i]\right).
+              L = -\frac{1}{B}\sum_i \log p_{i y_i}, \qquad
+              \frac{\partial L}{\partial s_{ic}} = \frac{1}{B}\left(p_{ic} - \mathbb{1}[c = y_i]\right).
 
     The log-sum-exp is evaluated after subtracting each row's maximum, which leaves
     :math:`p` unchanged and keeps every exponent <= 0 (no overflow). Matches
@@ -155,15 +155,15 @@ def softmax_loss(scores, y):
     Returns ``(loss, dscores)``: a Python float and an array like ``scores``.
     """
     scores = _as_float_array("scores", scores)
-    _check_2d("scores", scores)
+    _check_2d("scores", scores, "(B, C)")
     y = np.asarray(y)
     n, c = scores.shape
     if y.ndim != 1 or y.shape[0] != n:
-        raise ValueError(f"y must have shape (N,) = ({n},) to match scores {scores.shape}, got {y.shape}")
+        raise ValueError(f"y must have shape (B,) = ({n},) to match scores {scores.shape}, got {y.shape}")
     if y.dtype.kind not in "iu":
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
     if n == 0:
-        raise ValueError("scores must contain at least one example (N >= 1)")
+        raise ValueError("scores must contain at least one example (B >= 1)")
     if y.min() < 0 or y.max() >= c:
         raise ValueError(f"labels y must lie in [0, {c - 1}] for C={c} classes, got range [{y.min()}, {y.max()}]")
     shifted = scores - scores.max(axis=1, keepdims=True)
@@ -184,41 +184,41 @@ _BN_MODES = ("train", "eval")
 def batchnorm_forward(x, gamma, beta, bn_param):
     r"""Batch normalization over the batch dimension (Ioffe & Szegedy 2015).
 
-    Train mode, with batch statistics of each feature j:
+    Train mode, with the statistics of each feature (unit) j over the B examples:
 
     .. math::
-        \mu_j = \frac{1}{N}\sum_i x_{ij}, \qquad
-        \sigma^2_j = \frac{1}{N}\sum_i (x_{ij}-\mu_j)^2 \quad\text{(biased)},
+        \mu_j = \frac{1}{B}\sum_i x_{ij}, \qquad
+        \sigma_j^2 = \frac{1}{B}\sum_i (x_{ij}-\mu_j)^2 \quad\text{(biased)},
 
-        \hat x_{ij} = \frac{x_{ij}-\mu_j}{\sqrt{\sigma^2_j+\epsilon}}, \qquad
-        \text{out}_{ij} = \gamma_j \hat x_{ij} + \beta_j .
+        \hat x_{ij} = \frac{x_{ij}-\mu_j}{\sqrt{\sigma_j^2+\epsilon}}, \qquad
+        y_{ij} = \gamma_j \hat x_{ij} + \beta_j .
 
-    The running statistics follow PyTorch's ``BatchNorm1d`` convention, with
-    ``momentum`` (default 0.1) the weight of the *new* batch:
+    The running averages :math:`\bar\mu_j` (``running_mean``) and :math:`\bar\sigma_j^2`
+    (``running_var``) follow PyTorch's ``BatchNorm1d`` convention, in which
+    :math:`\varphi` = ``momentum`` (default 0.1) is the weight of the *new* batch:
 
     .. math::
-        \text{running\_mean} \leftarrow (1-\text{momentum})\,\text{running\_mean} + \text{momentum}\,\mu,
+        \bar\mu_j \leftarrow (1-\varphi)\,\bar\mu_j + \varphi\,\mu_j, \qquad
+        \bar\sigma_j^2 \leftarrow (1-\varphi)\,\bar\sigma_j^2 + \varphi\,\frac{B}{B-1}\,\sigma_j^2 .
 
-        \text{running\_var} \leftarrow (1-\text{momentum})\,\text{running\_var}
-            + \text{momentum}\,\tfrac{N}{N-1}\,\sigma^2 .
+    Note the two variances: the batch is normalised with the biased :math:`\sigma_j^2`,
+    while :math:`\bar\sigma_j^2` tracks the *unbiased* estimate :math:`\tfrac{B}{B-1}\sigma_j^2`
+    (so B >= 2 is required in train mode, as in PyTorch).
 
-    Note the two variances: the batch is normalised with the biased :math:`\sigma^2`,
-    while ``running_var`` tracks the *unbiased* estimate :math:`\tfrac{N}{N-1}\sigma^2`
-    (so N >= 2 is required in train mode, as in PyTorch).
+    Eval mode normalises with the running averages instead:
+    :math:`\hat x_{ij} = (x_{ij} - \bar\mu_j)/\sqrt{\bar\sigma_j^2+\epsilon}`.
 
-    Eval mode normalises with the running statistics instead:
-    :math:`\hat x = (x - \text{running\_mean})/\sqrt{\text{running\_var}+\epsilon}`.
-
-    ``bn_param`` keys: ``mode`` ("train" or "eval", required), ``eps`` (default 1e-5),
-    ``momentum`` (default 0.1), ``running_mean`` and ``running_var`` (shape (D,)).
-    Missing running statistics start at zeros and ones (PyTorch's initial values).
+    ``bn_param`` keys: ``mode`` ("train" or "eval", required), ``eps`` (:math:`\epsilon`,
+    default 1e-5), ``momentum`` (:math:`\varphi`, default 0.1), ``running_mean`` and
+    ``running_var`` (shape (D,)). Missing running statistics start at
+    :math:`\bar\mu = 0` and :math:`\bar\sigma^2 = 1` (PyTorch's initial values).
 
     Documented side effect: in train mode ``bn_param["running_mean"]`` and
     ``bn_param["running_var"]`` are *replaced* by new arrays (the old arrays are never
     written to, so a reference kept by the caller is a valid snapshot). Eval mode does not
     modify ``bn_param`` at all.
 
-    Returns ``(out, cache)``.
+    Returns ``(out, cache)``, ``out`` being :math:`y`.
     """
     x = _as_float_array("x", x)
     gamma = _as_float_array("gamma", gamma)
@@ -239,7 +239,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 
     if mode == "train":
         if n < 2:
-            raise ValueError(f"batch norm in train mode needs N >= 2 examples per batch, got N={n}")
+            raise ValueError(f"batch norm in train mode needs B >= 2 examples per batch, got B={n}")
         mu = x.mean(axis=0)
         xc = x - mu
         var = (xc * xc).mean(axis=0)
@@ -275,36 +275,45 @@ def _bn_settings(bn_param):
 def batchnorm_backward(dout, cache):
     r"""Backward pass of :func:`batchnorm_forward`, in the compact closed form.
 
-    With :math:`\sigma_j = \sqrt{\sigma^2_j + \epsilon}` and upstream gradient
-    :math:`\delta_{ij} = \partial L/\partial\,\text{out}_{ij}`:
+    With :math:`s_j = \sqrt{\sigma_j^2 + \epsilon}` (``std`` in the cache) and the
+    upstream gradient :math:`\delta_{ij} = \partial L/\partial y_{ij}` (``dout``):
 
     .. math::
         \frac{\partial L}{\partial \beta_j} = \sum_i \delta_{ij}, \qquad
         \frac{\partial L}{\partial \gamma_j} = \sum_i \delta_{ij}\,\hat x_{ij}.
 
-    Train mode. :math:`\mu` and :math:`\sigma` depend on every :math:`x_{ij}`, so the
-    chain rule collects three paths from :math:`x_{ij}` to L. With
-    :math:`g_{ij} = \partial L/\partial \hat x_{ij} = \gamma_j \delta_{ij}`:
+    Train mode. :math:`\mu_j` and :math:`\sigma_j^2` depend on every :math:`x_{ij}`
+    of column j, so the chain rule collects three paths from :math:`x_{ij}` to L.
+    With :math:`\partial L/\partial \hat x_{ij} = \gamma_j \delta_{ij}` and B (``n``)
+    the batch size:
 
     .. math::
-        \frac{\partial L}{\partial \sigma^2_j} = -\frac{1}{2}\sigma_j^{-3}\sum_i g_{ij}(x_{ij}-\mu_j),
+        \frac{\partial L}{\partial \sigma_j^2}
+            = -\frac{1}{2} s_j^{-3} \sum_i \gamma_j\delta_{ij}\,(x_{ij}-\mu_j),
         \qquad
-        \frac{\partial L}{\partial \mu_j} = -\frac{1}{\sigma_j}\sum_i g_{ij}
-            \;\;(\text{the } \partial\sigma^2/\partial\mu \text{ term vanishes since } \textstyle\sum_i (x_{ij}-\mu_j)=0),
+        \frac{\partial L}{\partial \mu_j}
+            = -\frac{1}{s_j} \sum_i \gamma_j\delta_{ij},
 
-        \frac{\partial L}{\partial x_{ij}} = \frac{g_{ij}}{\sigma_j}
-            + \frac{\partial L}{\partial \sigma^2_j}\,\frac{2(x_{ij}-\mu_j)}{N}
-            + \frac{\partial L}{\partial \mu_j}\,\frac{1}{N}.
+        \frac{\partial L}{\partial x_{ij}} = \frac{\gamma_j\delta_{ij}}{s_j}
+            + \frac{\partial L}{\partial \sigma_j^2}\,\frac{2(x_{ij}-\mu_j)}{B}
+            + \frac{\partial L}{\partial \mu_j}\,\frac{1}{B}
 
-    Substituting :math:`x_{ij}-\mu_j = \sigma_j \hat x_{ij}` and collecting terms gives
+    (the path from :math:`\mu_j` through :math:`\sigma_j^2` vanishes, since
+    :math:`\sum_i (x_{ij}-\mu_j) = 0`). Substituting
+    :math:`x_{ij}-\mu_j = s_j \hat x_{ij}` and collecting terms gives
 
     .. math::
-        \frac{\partial L}{\partial x_{ij}} = \frac{\gamma_j}{N\sigma_j}
-            \Big(N\delta_{ij} - \sum_k \delta_{kj} - \hat x_{ij}\sum_k \delta_{kj}\hat x_{kj}\Big).
+        \frac{\partial L}{\partial x_{ij}}
+            = \frac{\gamma_j}{B s_j}\Big(B\delta_{ij} - \sum_k \delta_{kj}
+              - \hat x_{ij}\sum_k \delta_{kj}\hat x_{kj}\Big)
+            = \frac{\gamma_j}{B s_j}\Big(B\delta_{ij}
+              - \frac{\partial L}{\partial \beta_j}
+              - \hat x_{ij}\,\frac{\partial L}{\partial \gamma_j}\Big).
 
-    Eval mode. The statistics are constants, so the layer is affine in x:
-    :math:`\partial L/\partial x_{ij} = \gamma_j\delta_{ij}/\sigma_j` with
-    :math:`\sigma_j = \sqrt{\text{running\_var}_j+\epsilon}`.
+    Eval mode. The running averages are constants, so the layer is affine in x:
+    :math:`\partial L/\partial x_{ij}
+    = \gamma_j\delta_{ij}/\sqrt{\bar\sigma_j^2+\epsilon}`
+    (the cache's ``std`` then holds this square root).
 
     :func:`batchnorm_backward_alt` walks the same chain rule one node at a time.
     Returns ``(dx, dgamma, dbeta)``.
@@ -324,9 +333,10 @@ def batchnorm_backward_alt(dout, cache):
     r"""Backward pass of :func:`batchnorm_forward`, one node of the graph at a time.
 
     Same result as :func:`batchnorm_backward`, computed by back-propagating through the
-    forward graph :math:`x \to \mu \to x-\mu \to \sigma^2 \to \sigma \to \hat x \to
-    \gamma\hat x+\beta` exactly as written in the derivation there (the intermediate
-    gradients :math:`\partial L/\partial\hat x`, :math:`\partial L/\partial\sigma^2`,
+    forward graph :math:`x \to \mu \to x-\mu \to \sigma^2 \to s \to \hat x \to
+    y = \gamma\hat x+\beta`, with :math:`s = \sqrt{\sigma^2+\epsilon}` (``std``), exactly
+    as written in the derivation there (the intermediate gradients
+    :math:`\partial L/\partial\hat x`, :math:`\partial L/\partial\sigma^2`,
     :math:`\partial L/\partial\mu`), without the algebraic simplification. Useful to check
     the compact form and to follow the derivation line by line.
     Returns ``(dx, dgamma, dbeta)``.
@@ -353,14 +363,14 @@ def layernorm_forward(x, gamma, beta, ln_param=None):
 
     .. math::
         \mu_i = \frac{1}{D}\sum_j x_{ij}, \qquad
-        \sigma^2_i = \frac{1}{D}\sum_j (x_{ij}-\mu_i)^2,
+        \sigma_i^2 = \frac{1}{D}\sum_j (x_{ij}-\mu_i)^2,
 
-        \hat x_{ij} = \frac{x_{ij}-\mu_i}{\sqrt{\sigma^2_i+\epsilon}}, \qquad
-        \text{out}_{ij} = \gamma_j \hat x_{ij} + \beta_j .
+        \hat x_{ij} = \frac{x_{ij}-\mu_i}{\sqrt{\sigma_i^2+\epsilon}}, \qquad
+        y_{ij} = \gamma_j \hat x_{ij} + \beta_j .
 
-    ``ln_param`` keys: ``eps`` (default 1e-5, as ``torch.nn.LayerNorm``). Matches
-    ``torch.nn.functional.layer_norm(x, (D,), gamma, beta, eps)``.
-    Returns ``(out, cache)``.
+    ``ln_param`` keys: ``eps`` (:math:`\epsilon`, default 1e-5, as ``torch.nn.LayerNorm``).
+    Matches ``torch.nn.functional.layer_norm(x, (D,), gamma, beta, eps)``.
+    Returns ``(out, cache)``, ``out`` being :math:`y`.
     """
     x = _as_float_array("x", x)
     gamma = _as_float_array("gamma", gamma)
@@ -386,11 +396,13 @@ def layernorm_forward(x, gamma, beta, ln_param=None):
 def layernorm_backward(dout, cache):
     r"""Backward pass of :func:`layernorm_forward`.
 
-    The batch-norm derivation with the roles of the two axes exchanged: with
-    :math:`g_{ij} = \gamma_j\delta_{ij}` and :math:`\sigma_i = \sqrt{\sigma_i^2+\epsilon}`,
+    The batch-norm derivation with the roles of the two axes exchanged: with the upstream
+    gradient :math:`\delta_{ij} = \partial L/\partial y_{ij}` (``dout``),
+    :math:`g_{ij} = \gamma_j\delta_{ij}` and :math:`s_i = \sqrt{\sigma_i^2+\epsilon}`
+    (``std`` in the cache),
 
     .. math::
-        \frac{\partial L}{\partial x_{ij}} = \frac{1}{D\sigma_i}
+        \frac{\partial L}{\partial x_{ij}} = \frac{1}{D s_i}
             \Big(D g_{ij} - \sum_k g_{ik} - \hat x_{ij}\sum_k g_{ik}\hat x_{ik}\Big),\quad
         \frac{\partial L}{\partial \gamma_j} = \sum_i \delta_{ij}\hat x_{ij},\quad
         \frac{\partial L}{\partial \beta_j} = \sum_i \delta_{ij}.

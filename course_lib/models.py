@@ -96,9 +96,9 @@ class MLP:
         The default None means "train" when labels ``y`` are given and "eval" when they are
         not, so that ``loss(X)`` never alters the model.
 
-        Returns the scores (N, C) when ``y`` is None, else ``(loss, grads)`` with the mean
-        softmax cross-entropy :math:`L` and ``grads[name]`` :math:`= \partial L/\partial`
-        ``params[name]`` for every parameter.
+        Returns the scores (B, C) of the B rows of ``X`` when ``y`` is None, else
+        ``(loss, grads)`` with the mean softmax cross-entropy :math:`L` and
+        ``grads[name]`` :math:`= \partial L/\partial` ``params[name]`` for every parameter.
         """
         if mode is None:
             mode = "eval" if y is None else "train"

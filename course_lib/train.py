@@ -2,11 +2,11 @@ r"""Mini-batch training loop for :class:`course_lib.models.MLP` with any update 
 
 One epoch visits every training example exactly once: the indices are reshuffled (a fresh
 permutation, i.e. sampling *without* replacement) and cut into consecutive mini-batches of
-``batch_size`` examples, the last one possibly smaller. For each mini-batch
-:math:`\mathcal{B}` and each parameter array :math:`w`,
+B = ``batch_size`` examples, the last one possibly smaller. For the mini-batch
+:math:`\mathcal{B}_t` of step t and each parameter array :math:`w`,
 
-.. math:: g = \nabla_w \frac{1}{|\mathcal{B}|}\sum_{i\in\mathcal{B}} \ell(x_i, y_i; w),
-          \qquad (w, \text{state}_w) \leftarrow \text{rule.step}(w, g, \text{state}_w),
+.. math:: g_t = \nabla_w \frac{1}{|\mathcal{B}_t|}\sum_{i\in\mathcal{B}_t} \ell_i(w),
+          \qquad (w, \text{state}_w) \leftarrow \text{rule.step}(w, g_t, \text{state}_w),
 
 with one optimizer state per parameter array, created by ``rule.init(w)``.
 """
@@ -133,11 +133,11 @@ def fit(
     ----------
     model : MLP (anything with ``params``, ``loss``, ``state_dict``, ``load_state_dict``)
     rule : course_lib.optim Rule (``init(w) -> state``, ``step(w, g, state) -> (w, state)``)
-    X_train, y_train : training data, shapes (N, D) and (N,) integer labels
+    X_train, y_train : training data, shapes (n, D) and (n,) integer labels (n examples)
     X_val, y_val : optional validation data (both or neither)
     epochs : maximum number of passes over the training set (>= 1)
-    batch_size : examples per mini-batch (>= 1); the last batch of an epoch keeps the
-        N mod batch_size leftover examples
+    batch_size : examples per mini-batch, B (>= 1); the last batch of an epoch keeps the
+        n mod B leftover examples
     seed : seed of ``np.random.default_rng`` that draws each epoch's permutation
     patience : None (no early stopping) or int >= 1: stop after ``patience`` consecutive
         epochs without improvement of ``monitor``; needs validation data

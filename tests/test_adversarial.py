@@ -173,27 +173,6 @@ def test_adversarial_submission(case, course, tmp_path):
         assert {k: p.message for k, p in again.parts.items()} == {k: p.message for k, p in result.parts.items()}
 
 
-SANDBOXED_AUTOGRADE = """
-c.Autograde.sanitize_preprocessors = [
-    "course_lib.grading.nbgrader_sandbox.RepairSubmission",
-    "nbgrader.preprocessors.ClearOutput",
-    "nbgrader.preprocessors.DeduplicateIds",
-    "nbgrader.preprocessors.OverwriteKernelspec",
-    "nbgrader.preprocessors.OverwriteCells",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-c.Autograde.autograde_preprocessors = [
-    "course_lib.grading.nbgrader_sandbox.SandboxedAutograde",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-"""
-
-
 def _csv_scores(path):
     import csv
 
@@ -202,15 +181,13 @@ def _csv_scores(path):
 
 
 def test_end_to_end_with_nbgrader(tmp_path):
-    """The instructor's interfaces on a released course: (1) plain `nbgrader autograde` with
-    the sandboxed preprocessors (stripped metadata repaired, a rewritten test cell and a
-    patched np.allclose do not help); (2) runner.grade_many with two workers + write_results
-    (also grades a file that is not JSON), then `nbgrader generate_feedback` and `export`."""
+    """The instructor's command (tools/grade.py grade A -j 2: parallel sandboxed grading,
+    then nbgrader's autograde, feedback and export) with the course's nbgrader_config.py:
+    stripped metadata is repaired, a rewritten test cell and a patched np.allclose do not
+    help, a file that is not JSON gets a zero with its reason and keeps its timestamp."""
     aid = "a3_adaptive"
     release, source = grade_tool.setup_course(aid, tmp_path)
-    if "SandboxedAutograde" not in (tmp_path / "nbgrader_config.py").read_text():
-        with open(tmp_path / "nbgrader_config.py", "a") as f:
-            f.write(SANDBOXED_AUTOGRADE)
+    assert "nbgrader_sandbox.SandboxedAutograde" in (tmp_path / "nbgrader_config.py").read_text()
     good = grade_tool.fill_solutions(release, source)
     stripped = copy.deepcopy(good)
     for c in stripped.cells:
@@ -225,26 +202,15 @@ def test_end_to_end_with_nbgrader(tmp_path):
     grade_tool.submit(tmp_path, aid, "alice", stripped)
     grade_tool.submit(tmp_path, aid, "bob", release)
     grade_tool.submit(tmp_path, aid, "dave", cheat)
-    (tmp_path / "grading" / "grading_seed").write_text("99\n")
-    total = float(sum(module(aid).CHECKS.values()))
-    grade_tool.nbgrader("autograde", aid, "--force", root=tmp_path)
-    grade_tool.nbgrader("export", "--to", str(tmp_path / "grades.csv"), root=tmp_path)
-    assert _csv_scores(tmp_path / "grades.csv") == {"alice": total, "bob": 0.0,
-                                                    "dave": total - module(aid).CHECKS["adagrad"]}
-
     bad = tmp_path / "grading" / "submitted" / "carol" / aid
     bad.mkdir(parents=True)
     (bad / f"{aid}.ipynb").write_text("{not json")
     (bad / "timestamp.txt").write_text("2026-01-02 03:04:05.000000 UTC")
-    items = runner.find_submissions(tmp_path, aid)
-    assert [s for s, _ in items] == ["alice", "bob", "carol", "dave"]
-    config = runner.GradingConfig(root=str(tmp_path), seed=runner.grading_seed(tmp_path))
-    results = runner.grade_many(items, aid, config, jobs=2)
-    runner.write_results(results, tmp_path)
-    grade_tool.nbgrader("generate_feedback", aid, "--force", root=tmp_path)
-    grade_tool.nbgrader("export", "--to", str(tmp_path / "grades.csv"), root=tmp_path)
-    assert _csv_scores(tmp_path / "grades.csv") == {"alice": total, "bob": 0.0, "carol": 0.0,
-                                                    "dave": total - module(aid).CHECKS["adagrad"]}
+    (tmp_path / "grading" / "grading_seed").write_text("99\n")
+    total = float(sum(module(aid).CHECKS.values()))
+    csv_path = grade_tool.grade(aid, tmp_path, jobs=2)
+    assert _csv_scores(csv_path) == {"alice": total, "bob": 0.0, "carol": 0.0,
+                                     "dave": total - module(aid).CHECKS["adagrad"]}
     html = (tmp_path / "grading" / "feedback" / "bob" / aid / f"{aid}.html").read_text()
     assert "adam_step (m, v and t over several steps) is not implemented yet" in html
     assert "HIDDEN TESTS" not in html and "check_adam_moments_hidden" not in html

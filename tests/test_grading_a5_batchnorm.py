@@ -94,7 +94,7 @@ def test_bad_input_raises():
     x = np.ones((3, 2))
     with pytest.raises(ValueError, match="mode"):
         grader.batchnorm_forward(x, np.ones(2), np.zeros(2), {"mode": "test"})
-    with pytest.raises(ValueError, match="N >= 2"):
+    with pytest.raises(ValueError, match="B >= 2"):
         grader.batchnorm_forward(x[:1], np.ones(2), np.zeros(2), {"mode": "train"})
 
 

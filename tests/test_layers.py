@@ -216,9 +216,9 @@ def test_batchnorm_bad_input():
         layers.batchnorm_forward(x, gamma, beta, {"mode": "test"})
     with pytest.raises(ValueError, match="gamma"):
         layers.batchnorm_forward(x, gamma[:3], beta, {"mode": "train"})
-    with pytest.raises(ValueError, match=r"shape \(N, D\)"):
+    with pytest.raises(ValueError, match=r"shape \(B, D\)"):
         layers.batchnorm_forward(x[0], gamma, beta, {"mode": "train"})
-    with pytest.raises(ValueError, match="N >= 2"):
+    with pytest.raises(ValueError, match="B >= 2"):
         layers.batchnorm_forward(x[:1], gamma, beta, {"mode": "train"})
     with pytest.raises(ValueError, match="running_mean"):
         layers.batchnorm_forward(x, gamma, beta, {"mode": "eval", "running_mean": np.zeros(3)})

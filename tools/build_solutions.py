@@ -5,7 +5,7 @@ The solutions are authored as MyST notebooks with a short ``nbgrader`` cell opti
 metadata (schema_version 3), writes the body of every test cell from the assignment's grading
 module (``course_lib.grading.<id>``: ``CHECKS`` gives the points, ``FUNCTIONS`` the function
 each check is called with) and prepends the Colab set-up cell.  See
-/work/spec/GRADING_NOTES.md (section 1) for the format.  Usage::
+INSTRUCTORS.md (section 4) for the format.  Usage::
 
     .venv/bin/python tools/build_solutions.py               # every solutions/*/<id>.md
     .venv/bin/python tools/build_solutions.py a1_gradient_descent

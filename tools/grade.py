@@ -159,7 +159,7 @@ def append_variant(nb, fn_name: str, variant) -> None:
              and c.metadata.get("nbgrader", {}).get("solution") and pattern.search(c.source)]
     if len(cells) != 1:
         raise ValueError(f"{fn_name} must be defined in exactly one solution cell, found {len(cells)}")
-    # A variant may use np, math, copy, torch and F (GRADING_NOTES.md); import what it uses in
+    # A variant may use np, math, copy, torch and F (INSTRUCTORS.md); import what it uses in
     # case the notebook does not.
     imports = {"np": "import numpy as np", "math": "import math", "copy": "import copy",
                "torch": "import torch", "F": "import torch.nn.functional as F"}

@@ -1,17 +1,19 @@
 """Checks for assignment 5, batch normalization and layer normalization.
 
-Graded functions (the notebook's exact signatures; x has shape (N, D)):
+Graded functions (the notebook's exact signatures; x is a mini-batch of shape (B, D)).
+Notation of chapter 11: mu, sigma^2 the batch mean and (biased) variance of each column,
+s = sqrt(sigma^2 + eps), bar mu and bar sigma^2 the running averages, phi = ``momentum``.
 
 - ``batchnorm_forward(x, gamma, beta, bn_param) -> (out, cache)``. Train mode normalises
   with the batch mean and the *biased* batch variance,
-  x_hat = (x - mu_B) / sqrt(sigma_B^2 + eps), out = gamma x_hat + beta, and replaces
-  ``bn_param["running_mean"]``/``["running_var"]`` by (torch's convention)
-  running <- (1 - momentum) running + momentum * batch statistic, using the *unbiased*
-  variance N / (N - 1) sigma_B^2 for the running variance (zeros/ones when missing).
+  x_hat = (x - mu) / sqrt(sigma^2 + eps), out = gamma x_hat + beta, and replaces
+  ``bn_param["running_mean"]``/``["running_var"]`` (bar mu, bar sigma^2) by (torch's
+  convention) running <- (1 - phi) running + phi * batch statistic, using the *unbiased*
+  variance B / (B - 1) sigma^2 for the running variance (zeros/ones when missing).
   Eval mode normalises with the running statistics and leaves them unchanged.
-  ``cache`` is the dict ``{"x_hat", "gamma", "std"}`` with std = sqrt(sigma^2 + eps).
+  ``cache`` is the dict ``{"x_hat", "gamma", "std"}`` with std = s = sqrt(sigma^2 + eps).
 - ``batchnorm_backward(dout, cache) -> (dx, dgamma, dbeta)`` (train mode, full derivation):
-  dx = (1 / std) (dx_hat - mean_batch(dx_hat) - x_hat mean_batch(dx_hat x_hat)),
+  dx = (1 / s) (dx_hat - mean_batch(dx_hat) - x_hat mean_batch(dx_hat x_hat)),
   dx_hat = dout gamma.
 - ``layernorm_forward(x, gamma, beta, ln_param)`` / ``layernorm_backward(dout, cache)``: the
   same per example (over the feature axis), no running statistics.
@@ -67,18 +69,18 @@ F32 = Tolerance(rtol=1e-4, atol=1e-5)
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):
-    """Batch normalization forward pass for x of shape (N, D).
+    """Batch normalization forward pass for x of shape (B, D).
 
     train:  mu = mean_i x_i,  sigma^2 = mean_i (x_i - mu)^2          (biased)
             x_hat = (x - mu) / sqrt(sigma^2 + eps),  out = gamma * x_hat + beta
             running_mean <- (1 - momentum) running_mean + momentum mu
-            running_var  <- (1 - momentum) running_var  + momentum N / (N - 1) sigma^2
+            running_var  <- (1 - momentum) running_var  + momentum B / (B - 1) sigma^2
     eval:   x_hat = (x - running_mean) / sqrt(running_var + eps); running stats unchanged.
 
     bn_param: dict with "mode" ("train" or "eval"), optional "eps" (1e-5), "momentum" (0.1),
     "running_mean" (zeros), "running_var" (ones). Train mode stores NEW running arrays in
     bn_param (the old arrays are not modified). Returns (out, cache) with
-    cache = {"x_hat": x_hat, "gamma": gamma, "std": sqrt(variance + eps)}.
+    cache = {"x_hat": x_hat, "gamma": gamma, "std": sqrt(sigma^2 + eps)}.
     """
     mode = bn_param.get("mode")
     if mode not in ("train", "eval"):
@@ -90,7 +92,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     running_var = bn_param.get("running_var", np.ones(d, dtype=x.dtype))
     if mode == "train":
         if n < 2:
-            raise ValueError("batchnorm_forward in train mode needs at least 2 examples (N >= 2)")
+            raise ValueError("batchnorm_forward in train mode needs at least 2 examples (B >= 2)")
         mu = x.mean(axis=0)
         xc = x - mu
         var = (xc * xc).mean(axis=0)
@@ -124,14 +126,14 @@ def batchnorm_backward(dout, cache):
 
 
 def layernorm_forward(x, gamma, beta, ln_param):
-    """Layer normalization forward pass for x of shape (N, D): each example (row) is
+    """Layer normalization forward pass for x of shape (B, D): each example (row) is
     normalised over its D features, the same in training and evaluation.
 
         mu_i = mean_j x_ij,  sigma_i^2 = mean_j (x_ij - mu_i)^2          (biased)
         x_hat_ij = (x_ij - mu_i) / sqrt(sigma_i^2 + eps),  out = gamma * x_hat + beta
 
     ln_param: dict with optional "eps" (1e-5). Returns (out, cache) with
-    cache = {"x_hat": x_hat, "gamma": gamma, "std": sqrt(sigma^2 + eps) of shape (N, 1)}.
+    cache = {"x_hat": x_hat, "gamma": gamma, "std": sqrt(sigma_i^2 + eps) of shape (B, 1)}.
     """
     eps = ln_param.get("eps", 1e-5)
     mu = x.mean(axis=1, keepdims=True)
@@ -315,7 +317,7 @@ VARIANTS = {
         Variant(
             "bn_biased_running_var",
             "the running variance is updated with the biased batch variance; torch uses the "
-            "unbiased one, N / (N - 1) * sigma_B^2",
+            "unbiased one, B / (B - 1) * sigma^2",
             bn_biased_running_var,
             frozenset({"bn_running_stats"}),
         ),

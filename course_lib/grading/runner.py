@@ -17,9 +17,10 @@ the same modules are unimportable as well.
 
 :func:`grade_many` grades many submissions with any ``concurrent.futures.Executor``
 (``ProcessPoolExecutor`` locally; ``distributed.Client().get_executor()`` on a Dask cluster);
-the caller writes the results (:func:`write_gradebook`) from one process, serially.
+:func:`pregrade` stores each result (``grading/results/``) for ``nbgrader autograde``, which
+then records them serially: nbgrader stays the only writer of the gradebook (INSTRUCTORS.md).
 
-Command line (see /work/spec/GRADING_NOTES.md, section 8)::
+Command line (``tools/grade.py grade A -j N`` runs it, then nbgrader)::
 
     python -m course_lib.grading.runner A [--jobs N] [--root COURSE_ROOT] [--json OUT]
 """
@@ -44,8 +45,8 @@ import numpy as np
 from . import core, repair as _repair, sandbox as _sandbox
 
 __all__ = ["GradingConfig", "PartResult", "Result", "POLICY", "grade_submission", "grade_many",
-           "static_violations", "grading_seed", "write_gradebook", "Executor", "main",
-           "find_submissions", "DEFAULT_TEST_SEED", "grade_cells", "autograded_notebook", "write_results",
+           "static_violations", "grading_seed", "Executor", "main",
+           "find_submissions", "DEFAULT_TEST_SEED", "grade_cells", "autograded_notebook",
            "submission_path", "result_key", "store_result", "stored_result", "pregrade"]
 
 DEFAULT_TEST_SEED = 20240601
@@ -659,47 +660,7 @@ def pregrade(root: str | os.PathLike, assignment: str, jobs: int, *,
     return results
 
 
-# ----------------------------------------------------------------------------- gradebook
-
-
-def _timestamp(path: str):
-    """nbgrader's ``timestamp.txt`` next to the submission (for late penalties), if any."""
-    from nbgrader.utils import parse_utc
-
-    stamp = Path(path).parent / "timestamp.txt" if path else None
-    if stamp is None or not stamp.is_file():
-        return None
-    try:
-        return parse_utc(stamp.read_text().strip())
-    except (ValueError, OverflowError):
-        return None
-
-
-def write_gradebook(results: list[Result], db_url: str) -> None:
-    """Store the auto scores in the nbgrader gradebook (run in ONE process, after grading).
-    The assignment must be in the gradebook (``nbgrader generate_assignment``)."""
-    import warnings
-
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(db_url) as gb, warnings.catch_warnings():
-        # nbgrader's add_submission trips SQLAlchemy's autoflush warnings; harmless
-        warnings.simplefilter("ignore")
-        for r in results:
-            gb.update_or_create_student(r.student)
-            stamp = _timestamp(r.path)
-            try:
-                gb.find_submission(r.assignment, r.student)
-                if stamp is not None:
-                    gb.update_or_create_submission(r.assignment, r.student, timestamp=stamp)
-            except MissingEntry:
-                gb.add_submission(r.assignment, r.student, **({"timestamp": stamp} if stamp else {}))
-            nb = gb.find_submission_notebook(r.assignment, r.assignment, r.student)
-            for grade in nb.grades:
-                part = r.parts.get(grade.name)
-                if part is not None:
-                    grade.auto_score = part.score
-            gb.db.commit()
+# ----------------------------------------------------------------------------- the autograded notebook
 
 
 def autograded_notebook(result: Result, release_path: str | os.PathLike):
@@ -731,44 +692,27 @@ def autograded_notebook(result: Result, release_path: str | os.PathLike):
     return nb
 
 
-def write_results(results: list[Result], root: str | os.PathLike) -> None:
-    """Store results the nbgrader way (ONE process, after grading): the autograded notebooks
-    under ``grading/autograded/<student>/<A>/`` and the auto scores in the gradebook, so
-    that ``nbgrader generate_feedback``, ``formgrader`` and ``export`` work as usual."""
-    import nbformat
-
-    root = Path(root)
-    for r in results:
-        out = root / "grading" / "autograded" / r.student / r.assignment / f"{r.assignment}.ipynb"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        release = root / "assignments" / r.assignment / f"{r.assignment}.ipynb"
-        nbformat.write(autograded_notebook(r, release), out)
-    write_gradebook(results, "sqlite:///" + str(root / "grading" / "gradebook.db"))
-
-
 # ----------------------------------------------------------------------------- command line
 
 
 def main(argv=None) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(description="Sandboxed autograding of grading/submitted/*/A/A.ipynb")
+    ap = argparse.ArgumentParser(
+        description="Grade grading/submitted/*/A/A.ipynb in the sandbox and store the results for "
+                    "`nbgrader autograde A` (tools/grade.py grade A -j N runs both)")
     ap.add_argument("assignment")
     ap.add_argument("--root", default=GradingConfig.root)
     ap.add_argument("--jobs", "-j", type=int, default=1)
-    ap.add_argument("--json", help="write all results to this JSON file")
-    ap.add_argument("--gradebook", action="store_true",
-                    help="write grading/autograded/ and the auto scores to grading/gradebook.db")
+    ap.add_argument("--json", help="also write all results to this JSON file")
     args = ap.parse_args(argv)
-    config = GradingConfig(root=args.root, seed=grading_seed(args.root))
-    items = find_submissions(args.root, args.assignment)
-    results = grade_many(items, args.assignment, config, jobs=args.jobs)
+    from .nbgrader_sandbox import grading_config
+
+    results = pregrade(args.root, args.assignment, args.jobs, config=grading_config(args.root))
     for r in results:
         print(f"{r.student:20s} {r.score:5.1f} / {r.max_score:4.1f}" + (f"  ({r.error})" if r.error else ""))
     if args.json:
         Path(args.json).write_text(json.dumps([r.to_dict() for r in results], indent=1))
-    if args.gradebook:
-        write_results(results, args.root)
     return 0
 
 

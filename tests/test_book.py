@@ -130,12 +130,29 @@ def test_first_code_cell_installs_course_lib_on_colab(path):
 MAX_CODE_LINE = 88
 
 
+def _fenced_code_lines(markdown: str) -> list[str]:
+    """Lines inside ``` / ~~~ code fences of a markdown cell (not MyST directives like
+    ```{exercise}, whose bodies are prose)."""
+    lines, fence = [], None
+    for line in markdown.splitlines():
+        m = re.match(r"^\s*(`{3,}|~{3,})(.*)$", line)
+        if m and fence is None and not m.group(2).strip().startswith("{"):
+            fence = m.group(1)
+        elif m and fence == m.group(1) and not m.group(2).strip():
+            fence = None
+        elif fence is not None:
+            lines.append(line)
+    return lines
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_shown_code_lines_fit_the_page(path):
     nb = nbformat.read(path, as_version=4)
-    long = [line for c in nb.cells if c.cell_type == "code"
-            and "remove-cell" not in c.metadata.get("tags", [])
-            for line in c.source.splitlines() if len(line) > MAX_CODE_LINE]
+    shown = [line for c in nb.cells if c.cell_type == "code"
+             and "remove-cell" not in c.metadata.get("tags", []) for line in c.source.splitlines()]
+    shown += [line for c in nb.cells if c.cell_type == "markdown"
+              for line in _fenced_code_lines(c.source)]
+    long = [line for line in shown if len(line) > MAX_CODE_LINE]
     assert not long, f"{len(long)} code line(s) over {MAX_CODE_LINE} characters: {long[:3]}"
 
 

@@ -108,7 +108,7 @@ def train_val_test_split(X, y, val_fraction=0.2, test_fraction=0.2, seed=0):
     X = np.asarray(X)
     y = np.asarray(y)
     if X.ndim < 1 or y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape (N,) matching X's first dimension, got X {X.shape} and y {y.shape}")
+        raise ValueError(f"y must have shape (n,) matching X's first dimension, got X {X.shape} and y {y.shape}")
     if y.dtype.kind not in "iu":
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
     val_fraction = _check_fraction("val_fraction", val_fraction)

@@ -128,7 +128,7 @@ def _positive_int(name, value):
 class DeviceLoader:
     r"""Shuffled mini-batches of tensors that stay on one device.
 
-    ``X`` (shape ``(N, ...)``) and ``y`` (shape ``(N,)``) are copied to ``device`` once, at
+    ``X`` (shape ``(n, ...)``) and ``y`` (shape ``(n,)``) are copied to ``device`` once, at
     construction (not at all if they are already there; the caller's arrays are never
     modified). Every iteration over the loader is one epoch: a fresh permutation
     :math:`\pi` is drawn with ``torch.randperm`` *on the device*, from a generator seeded with
@@ -153,7 +153,7 @@ class DeviceLoader:
         self.y = _tensor(y, self.device, "y")
         if self.y.ndim != 1 or self.X.ndim < 1 or self.X.shape[0] != self.y.shape[0]:
             raise ValueError(
-                f"y must have shape (N,) matching X's first dimension, got X {tuple(self.X.shape)} "
+                f"y must have shape (n,) matching X's first dimension, got X {tuple(self.X.shape)} "
                 f"and y {tuple(self.y.shape)}"
             )
         if self.y.is_floating_point() or self.y.is_complex():

@@ -106,7 +106,7 @@ class MLP:
             raise ValueError(f'mode must be "train", "eval" or None, got {mode!r}')
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.sizes[0]:
-            raise ValueError(f"X must have shape (N, {self.sizes[0]}), got {X.shape}")
+            raise ValueError(f"X must have shape (n, {self.sizes[0]}), got {X.shape}")
         if X.dtype != self.dtype:
             raise TypeError(f"X has dtype {X.dtype} but the model's dtype is {self.dtype}; convert X first")
         p = self.params
@@ -145,7 +145,7 @@ class MLP:
         """Fraction of rows of ``X`` whose predicted class equals ``y`` (eval mode)."""
         y = np.asarray(y)
         if y.shape != (np.asarray(X).shape[0],):
-            raise ValueError(f"y must have shape (N,) matching X's {np.asarray(X).shape[0]} rows, got {y.shape}")
+            raise ValueError(f"y must have shape (n,) matching X's {np.asarray(X).shape[0]} rows, got {y.shape}")
         return float(np.mean(self.predict(X) == y))
 
     # ------------------------------------------------------------------ state

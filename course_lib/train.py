@@ -86,7 +86,7 @@ def _check_xy(name_x, X, name_y, y):
     X = np.asarray(X)
     y = np.asarray(y)
     if X.ndim != 2:
-        raise ValueError(f"{name_x} must have shape (N, D), got {X.shape}")
+        raise ValueError(f"{name_x} must have shape (n, D), got {X.shape}")
     if y.shape != (X.shape[0],):
         raise ValueError(f"{name_y} must have shape ({X.shape[0]},) to match {name_x}, got {y.shape}")
     if y.dtype.kind not in "iu":

@@ -187,7 +187,7 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="dtype"):
         MLP([5, 3], dtype=np.int64)
     model = MLP([5, 3])
-    with pytest.raises(ValueError, match=r"shape \(N, 5\)"):
+    with pytest.raises(ValueError, match=r"shape \(n, 5\)"):
         model.loss(np.zeros((2, 4)))
     with pytest.raises(ValueError, match="mode"):
         model.loss(np.zeros((2, 5)), mode="test")

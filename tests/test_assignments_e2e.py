@@ -99,7 +99,8 @@ def colab_mangled(nb):
     tests[-1].cell_type = "markdown"
     tests[-1].pop("outputs", None)
     tests[-1].pop("execution_count", None)
-    nb.cells[1], nb.cells[2] = nb.cells[2], nb.cells[1]
+    k = next(i for i, c in enumerate(nb.cells) if "google.colab" in c.source) + 1
+    nb.cells[k], nb.cells[k + 1] = nb.cells[k + 1], nb.cells[k]
     return nb
 
 
@@ -328,3 +329,20 @@ def test_instructor_pipeline_zip_collect_grade_export(tmp_path):
     full = sum(grader.CHECKS.values())
     assert float(rows["alice"]["raw_score"]) == full - grader.CHECKS[first]
     assert float(rows["bob42"]["raw_score"]) == full
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_release_opens_in_colab_and_installs_course_lib(aid):
+    """The student's notebook starts with an Open-in-Colab link to itself (a path that
+    exists in the repository) and a locked cell that installs course_lib on Colab."""
+    nb = nbformat.read(ROOT / "assignments" / aid / f"{aid}.ipynb", as_version=4)
+    badge, setup = nb.cells[0], nb.cells[1]
+    prefix = ("https://colab.research.google.com/github/opt4dl/optimization-for-deep-learning/"
+              "blob/main/")
+    links = re.findall(r"\]\((https://colab\.research\.google\.com/github/[^)]+)\)", badge.source)
+    assert badge.cell_type == "markdown" and len(links) == 1 and links[0].startswith(prefix)
+    assert (ROOT / links[0][len(prefix):]) == ROOT / "assignments" / aid / f"{aid}.ipynb"
+    assert "File > Download" in badge.source
+    assert setup.cell_type == "code" and '"google.colab" in sys.modules' in setup.source
+    assert "course_lib @ git+" in setup.source
+    assert all(c.metadata["nbgrader"]["locked"] for c in (badge, setup))

@@ -4,7 +4,7 @@ The solutions are authored as MyST notebooks with a short ``nbgrader`` cell opti
 (``solution``, ``tests``, ``manual``, ``locked``); this script expands it into nbgrader's cell
 metadata (schema_version 3), writes the body of every test cell from the assignment's grading
 module (``course_lib.grading.<id>``: ``CHECKS`` gives the points, ``FUNCTIONS`` the function
-each check is called with) and prepends the Colab set-up cell.  See
+each check is called with) and prepends an Open-in-Colab cell and the Colab set-up cell.  See
 INSTRUCTORS.md (section 4) for the format.  Usage::
 
     .venv/bin/python tools/build_solutions.py               # every solutions/*/<id>.md
@@ -31,6 +31,17 @@ if "google.colab" in sys.modules:  # on Colab: install the course's library firs
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "course_lib @ git+https://github.com/opt4dl/optimization-for-deep-learning"],
                    check=True)'''
+
+COLAB_URL = ("https://colab.research.google.com/github/opt4dl/optimization-for-deep-learning/"
+             "blob/main/assignments/{aid}/{aid}.ipynb")
+
+# Students mostly work in Colab: how to open the notebook there and how to hand it in.
+BADGE_CELL = """[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})
+
+**In Colab:** run the first code cell (it installs the course's library), then
+*File > Save a copy in Drive* so that your work is kept. To hand in, *File > Download >
+Download .ipynb* and submit that file. In a local Jupyter, install the library once with
+`pip install -e .` in the course repository."""
 
 KINDS = ("solution", "tests", "manual", "locked")
 
@@ -61,7 +72,10 @@ def build(aid: str) -> nbformat.NotebookNode:
     md = SOLUTIONS / aid / f"{aid}.md"
     grader = importlib.import_module(f"course_lib.grading.{aid}")
     nb = jupytext.read(md)
-    cells = [nbformat.v4.new_code_cell(COLAB_CELL, metadata={
+    badge = nbformat.v4.new_markdown_cell(BADGE_CELL.format(url=COLAB_URL.format(aid=aid)), metadata={
+        "editable": False, "deletable": False,
+        "nbgrader": _meta("colab_badge", grade=False, solution=False, locked=True)})
+    cells = [badge, nbformat.v4.new_code_cell(COLAB_CELL, metadata={
         "editable": False, "deletable": False,
         "nbgrader": _meta("colab_setup", grade=False, solution=False, locked=True)})]
     seen_tests: dict[str, int] = {}

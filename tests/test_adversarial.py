@@ -241,3 +241,48 @@ def test_any_executor_and_reproducible_scores(course, tmp_path):
     assert [r.student for r in threaded] == [n for n, _ in paths]
     assert [r.scores() for r in threaded] == [r.scores() for r in serial]
     assert [r.scores() for r in serial] == [expected(parse(CASES / f"{n}.py")) for n, _ in paths]
+
+
+def test_command_line_grades_with_forked_workers_and_stores_results(tmp_path):
+    """`python -m course_lib.grading.runner A -j 2` (a process without torch, so its
+    workers are forked) grades and stores results under the key nbgrader will look up."""
+    import subprocess
+
+    aid = "a3_adaptive"
+    shutil.copytree(ROOT / "assignments" / aid, tmp_path / "assignments" / aid)
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    (tmp_path / "grading").mkdir()
+    (tmp_path / "grading" / "grading_seed").write_text("31\n")
+    release = nbformat.read(ROOT / "assignments" / aid / f"{aid}.ipynb", as_version=4)
+    source = nbformat.read(ROOT / "solutions" / aid / f"{aid}.ipynb", as_version=4)
+    grade_tool.submit(tmp_path, aid, "ref", grade_tool.fill_solutions(release, source))
+    grade_tool.submit(tmp_path, aid, "stub", release)
+    grade_tool.submit(tmp_path, aid, "exits", exiting_adagrad(release, source))
+    out = tmp_path / "results.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    subprocess.run([sys.executable, "-m", "course_lib.grading.runner", aid, "-j", "2",
+                    "--root", str(tmp_path), "--json", str(out)], check=True, env=env,
+                   capture_output=True, timeout=600)
+    got = {r["student"]: r for r in json.loads(out.read_text())}
+    total = float(sum(module(aid).CHECKS.values()))
+    assert got["ref"]["score"] == total and got["stub"]["score"] == 0.0
+    assert got["exits"]["score"] == total - module(aid).CHECKS["adagrad"]
+    assert "exited with status 3" in got["exits"]["parts"]["adagrad"]["message"]
+    from course_lib.grading import nbgrader_sandbox
+
+    config = nbgrader_sandbox.grading_config(tmp_path)
+    assert config.seed == 31
+    for student, r in got.items():
+        key = runner.result_key(runner.submission_path(tmp_path, student, aid), aid, config)
+        stored = runner.stored_result(student, aid, key, tmp_path)
+        assert stored is not None and stored.scores() == {k: p["score"] for k, p in r["parts"].items()}
+
+
+def exiting_adagrad(release, source):
+    """The reference solution whose adagrad_step ends the process."""
+    nb = grade_tool.fill_solutions(release, source)
+    for cell in nb.cells:
+        if cell.source.startswith("def adagrad_step"):
+            cell.source = ("import os\n\n\ndef adagrad_step(w, g, state, lr=1e-2, eps=1e-10):\n"
+                           "    os._exit(3)\n")
+    return nb

@@ -247,8 +247,9 @@ def test_download_failure_lists_the_urls(tmp_path):
 
 
 @contextlib.contextmanager
-def local_http_server(directory):
-    """HTTP server on 127.0.0.1 (free port) serving ``directory``; always shut down."""
+def local_http_server(directory, handler=None):
+    """HTTP server on 127.0.0.1 (free port) serving ``directory`` (or answering with the
+    request handler class ``handler``); always shut down."""
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *args, **kwargs):
@@ -257,7 +258,7 @@ def local_http_server(directory):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler or Quiet)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -295,23 +296,15 @@ def test_broken_server_falls_back_to_the_next_mirror(tmp_path):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Broken)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        cut = f"http://127.0.0.1:{server.server_address[1]}/"
+    with local_http_server(None, Broken) as broken:
         root = tmp_path / "data"
         s = data.load_fashion_mnist(root, download=True, val_size=10, checksums=sums,
-                                    mirror=[cut, server_dir.as_uri() + "/"], timeout=10)
+                                    mirror=[broken, server_dir.as_uri() + "/"], timeout=10)
         np.testing.assert_array_equal(s.y_test, arrays[FILES[3]])
         assert sorted(p.name for p in root.iterdir()) == sorted(FILES)  # no partial files
         with pytest.raises(OSError, match="BadStatusLine"):
-            data.load_fashion_mnist(tmp_path / "other", download=True, checksums=sums, mirror=cut,
-                                    timeout=10)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+            data.load_fashion_mnist(tmp_path / "other", download=True, checksums=sums,
+                                    mirror=broken, timeout=10)
 
 
 def test_load_fashion_mnist_bad_arguments(tmp_path):

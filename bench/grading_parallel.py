@@ -4,11 +4,11 @@ kernel executing the same notebook: what in-kernel grading must at least pay).
     .venv/bin/python bench/grading_parallel.py                 # 40 submissions of a3
     .venv/bin/python bench/grading_parallel.py -n 10 -j 1 2 4 --assignment a2_momentum
 
-Each run grades a fresh copy of the same course: `make grade J=1` (nbgrader autograde grades
-every submission itself), then for each worker count n the workers grade and store the
-results (runner.pregrade; n = 1 in this process) and `nbgrader autograde` records them.
-The grading phase's speed-up is the one workers can give; the recording is nbgrader's own
-serial bookkeeping (the gradebook has one writer).  Feedback and export follow in all.
+Each run grades a fresh copy of the same course.  `make grade J=1`: nbgrader autograde grades
+every submission itself; `J=n > 1`: n workers grade and store the results while `nbgrader
+autograde`, started alongside, records them (the gradebook keeps one writer).  Feedback and
+export follow.  "workers alone" times the workers' grading without nbgrader (runner.pregrade;
+1 worker = in this process): the part that more workers can speed up.
 The submissions are a mix: the reference solution, the stub, and one submission per
 catalogued variant (cycled), so that failing checks (and their variant naming) are timed
 too.  Prints a table and the scores' agreement between worker counts; nothing is asserted.
@@ -63,27 +63,31 @@ def nbclient_seconds(nb, n: int, cwd: Path) -> float:
     return (time.perf_counter() - t0) / n
 
 
-def grade_timed(aid: str, root: Path, jobs: int | None) -> tuple[dict, dict]:
-    """tools/grade.py grade's steps, timed; returns (seconds per step, scores).
-    ``jobs=None``: `make grade J=1` (nbgrader autograde grades every submission itself);
-    otherwise ``jobs`` workers grade first (1: in this process) and nbgrader records."""
+def make_grade_timed(aid: str, root: Path, jobs: int) -> tuple[dict, dict]:
+    """`make grade A=aid J=jobs` (tools/grade.py grade), timed; returns (seconds, scores)."""
     import csv
 
+    t0 = time.perf_counter()
+    if jobs > 1:
+        pipeline.autograde_alongside_workers(aid, root, jobs)
+    else:
+        pipeline.nbgrader("autograde", aid, "--force", root=root)
+    t1 = time.perf_counter()
+    pipeline.nbgrader("generate_feedback", aid, "--force", root=root)
+    pipeline.nbgrader("export", "--to", str(root / "grades.csv"), root=root)
+    t2 = time.perf_counter()
+    with open(root / "grades.csv") as f:
+        scores = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(f)}
+    return {"autograde": t1 - t0, "feedback_export": t2 - t1}, scores
+
+
+def workers_timed(aid: str, root: Path, jobs: int) -> float:
+    """The workers' grading alone (runner.pregrade; 1 = in this process)."""
     from course_lib.grading import nbgrader_sandbox, runner
 
     t0 = time.perf_counter()
-    if jobs is not None:
-        runner.pregrade(root, aid, jobs, config=nbgrader_sandbox.grading_config(root))
-    t1 = time.perf_counter()
-    pipeline.nbgrader("autograde", aid, "--force", root=root)
-    t2 = time.perf_counter()
-    pipeline.nbgrader("generate_feedback", aid, "--force", root=root)
-    pipeline.nbgrader("export", "--to", str(root / "grades.csv"), root=root)
-    t3 = time.perf_counter()
-    times = dict(workers=t1 - t0, autograde=t2 - t1, grade=t2 - t0, feedback_export=t3 - t2)
-    with open(root / "grades.csv") as f:
-        scores = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(f)}
-    return times, scores
+    runner.pregrade(root, aid, jobs, config=nbgrader_sandbox.grading_config(root))
+    return time.perf_counter() - t0
 
 
 def main(argv=None) -> int:
@@ -97,35 +101,33 @@ def main(argv=None) -> int:
     ap.add_argument("-j", type=int, nargs="+", default=[1, 2], help="worker counts")
     ap.add_argument("--floor-runs", type=int, default=5)
     args = ap.parse_args(argv)
-    aid = args.assignment
+    aid, n = args.assignment, args.n
     print(f"bwrap: {'yes' if sandbox.bwrap_available() else 'NO (weaker sandbox)'}")
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "course"
-        reference = make_submissions(aid, args.n, base)
-        rows, scores = [], {}
-        for jobs in [None] + args.j:
-            root = Path(tmp) / f"j{jobs}"
+        reference = make_submissions(aid, n, base)
+        (base / "grading" / "grading_seed").write_text("20240601\n")
+        grade, grading, scores = {}, {}, {}
+        for jobs in args.j:
+            root = Path(tmp) / f"make{jobs}"
             shutil.copytree(base, root)
-            (root / "grading" / "grading_seed").write_text("20240601\n")
-            times, scores[jobs] = grade_timed(aid, root, jobs)
-            rows.append((jobs, times))
+            grade[jobs], scores[jobs] = make_grade_timed(aid, root, jobs)
+            root = Path(tmp) / f"workers{jobs}"
+            shutil.copytree(base, root)
+            grading[jobs] = workers_timed(aid, root, jobs)
         floor = nbclient_seconds(reference, args.floor_runs, Path(tmp))
-    n = args.n
-    serial = dict(rows)[args.j[0]]
+    one = args.j[0]
     print(f"\n{aid}: {n} submissions (reference, stub, variants); cores: {os.cpu_count()}")
-    print("grading = the workers' phase; recording = nbgrader autograde taking the stored results")
-    print(f"{'':>24} {'grading s':>10} {'speed-up':>9} {'recording s':>12} {'total s':>8} "
-          f"{'s/submission':>13} {'feedback+export s':>18}")
-    for jobs, t in rows:
-        label = "make grade J=1" if jobs is None else f"{jobs} worker(s)"
-        speed = "" if jobs is None else f"{serial['workers'] / t['workers']:.2f}"
-        grading = t["autograde"] if jobs is None else t["workers"]
-        recording = "(in nbgrader)" if jobs is None else f"{t['autograde']:.1f}"
-        print(f"{label:>24} {grading:>10.1f} {speed:>9} {recording:>12} {t['grade']:>8.1f} "
-              f"{t['grade'] / n:>13.2f} {t['feedback_export']:>18.1f}")
+    print(f"{'J':>3} {'make grade: autograde s':>24} {'s/submission':>13} {'speed-up':>9} "
+          f"{'feedback+export s':>18} {'workers alone s':>16} {'speed-up':>9}")
+    for jobs in args.j:
+        t = grade[jobs]
+        print(f"{jobs:>3} {t['autograde']:>24.1f} {t['autograde'] / n:>13.2f} "
+              f"{grade[one]['autograde'] / t['autograde']:>9.2f} {t['feedback_export']:>18.1f} "
+              f"{grading[jobs]:>16.1f} {grading[one] / grading[jobs]:>9.2f}")
     print(f"nbclient floor (fresh kernel + the notebook's cells): {floor:.2f} s per submission")
-    same = all(s == scores[None] for s in scores.values())
-    print(f"scores identical across all runs: {same}")
+    same = all(s == scores[one] for s in scores.values())
+    print(f"scores identical across worker counts: {same}")
     return 0
 
 

@@ -10,8 +10,9 @@ Run from anywhere; nbgrader runs in the course root (the folder of nbgrader_conf
 ``grade`` runs, in order::
 
     nbgrader generate_assignment ID --force   (only if the gradebook lacks ID; fills the db)
-    (with -j N > 1: N worker processes grade every submission and store the results)
-    nbgrader autograde ID --force             (every grading/submitted/*/ID/, sandboxed)
+    nbgrader autograde ID --force             (every grading/submitted/*/ID/, sandboxed; with
+                                               -j N > 1, N workers grade alongside and
+                                               nbgrader records their stored results)
     nbgrader generate_feedback ID --force     (grading/feedback/<student>/ID/ID.html)
     nbgrader export --to grading/grades.csv
 
@@ -38,18 +39,50 @@ if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
 
-def nbgrader(*args: str, root: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
-    """Run ``nbgrader ARGS`` in the course root ``root`` with this interpreter."""
+def _nbgrader_command(args) -> tuple[list[str], dict]:
     env = dict(os.environ)
-    # The kernel that executes submissions must import course_lib from this checkout.
+    # nbgrader (and any kernel it starts) must import course_lib from this checkout.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    cmd = [sys.executable, "-m", "nbgrader", *args]
+    return [sys.executable, "-m", "nbgrader", *args], env
+
+
+def _check(cmd, returncode: int, stdout: str, stderr: str) -> None:
+    if returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[2:])} failed (exit {returncode}):\n"
+                           f"{stdout[-4000:]}\n{stderr[-4000:]}")
+
+
+def nbgrader(*args: str, root: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` in the course root ``root`` with this interpreter."""
+    cmd, env = _nbgrader_command(args)
     proc = subprocess.run(cmd, cwd=root, env=env, text=True, capture_output=True)
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[2:])} failed (exit {proc.returncode}):\n"
-                           f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    if check:
+        _check(cmd, proc.returncode, proc.stdout, proc.stderr)
     return proc
+
+
+def autograde_alongside_workers(aid: str, root: Path, jobs: int) -> None:
+    """``nbgrader autograde`` while ``jobs`` workers grade: nbgrader starts at once and
+    records each submission as soon as its stored result is there
+    (:func:`course_lib.grading.runner.announce_pregrading`)."""
+    from course_lib.grading import nbgrader_sandbox, runner
+
+    config = nbgrader_sandbox.grading_config(root)
+    cmd, env = _nbgrader_command(["autograde", aid, "--force"])
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        with runner.announce_pregrading(root, aid):
+            proc = subprocess.Popen(cmd, cwd=root, env=env, text=True, stdout=out, stderr=err)
+            try:
+                results = runner.pregrade(root, aid, jobs, config=config)
+            except BaseException:
+                proc.kill()
+                raise
+        returncode = proc.wait()
+        out.seek(0)
+        err.seek(0)
+        _check(cmd, returncode, out.read(), err.read())
+    print(f"graded {len(results)} submission(s) of {aid} with {jobs} workers")
 
 
 def release(ids: list[str], root: Path = ROOT) -> None:
@@ -192,18 +225,16 @@ def _in_gradebook(aid: str, root: Path) -> bool:
 def grade(aid: str, root: Path = ROOT, csv: Path | None = None, jobs: int = 1) -> Path:
     """Autograde every ``grading/submitted/*/<aid>/``, write feedback and the grades CSV.
 
-    ``jobs > 1``: the submissions are first graded by ``jobs`` worker processes
-    (:func:`course_lib.grading.runner.pregrade`), which store their results; the serial
-    ``nbgrader autograde`` that follows takes them instead of grading again, so nbgrader
-    remains the gradebook's only writer."""
+    ``jobs > 1``: ``jobs`` worker processes grade the submissions
+    (:func:`course_lib.grading.runner.pregrade`) and store their results; ``nbgrader
+    autograde``, running alongside, takes them instead of grading again, so nbgrader remains
+    the gradebook's only writer."""
     if not _in_gradebook(aid, root):
         release([aid], root=root)
     if jobs > 1:
-        from course_lib.grading import nbgrader_sandbox, runner
-
-        results = runner.pregrade(root, aid, jobs, config=nbgrader_sandbox.grading_config(root))
-        print(f"graded {len(results)} submission(s) of {aid} with {jobs} workers")
-    nbgrader("autograde", aid, "--force", root=root)
+        autograde_alongside_workers(aid, root, jobs)
+    else:
+        nbgrader("autograde", aid, "--force", root=root)
     nbgrader("generate_feedback", aid, "--force", root=root)
     csv = csv or root / "grading" / "grades.csv"
     nbgrader("export", "--to", str(csv), root=root)

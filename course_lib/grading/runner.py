@@ -47,7 +47,8 @@ from . import core, repair as _repair, sandbox as _sandbox
 __all__ = ["GradingConfig", "PartResult", "Result", "POLICY", "grade_submission", "grade_many",
            "static_violations", "grading_seed", "Executor", "main",
            "find_submissions", "DEFAULT_TEST_SEED", "grade_cells", "autograded_notebook",
-           "submission_path", "result_key", "store_result", "stored_result", "pregrade"]
+           "submission_path", "result_key", "store_result", "stored_result", "pregrade",
+           "announce_pregrading", "wait_for_result"]
 
 DEFAULT_TEST_SEED = 20240601
 SEED_ENV = "OPT4DL_GRADING_SEED"
@@ -555,13 +556,20 @@ def _safe_grade(path, assignment, config, student):
 
 def grade_many(items: Iterable[tuple[str, str | os.PathLike]], assignment: str,
                config: GradingConfig = GradingConfig(), *, jobs: int = 1,
-               executor: Executor | None = None) -> list[Result]:
+               executor: Executor | None = None,
+               on_result: Callable[[Result], None] | None = None) -> list[Result]:
     """Grade ``(student, path)`` pairs; results in input order.  ``executor`` (any
     ``submit``-style executor) runs :func:`grade_submission` elsewhere; otherwise ``jobs``
-    local processes (``jobs=1``: in this process).  Each sandbox is a further process."""
+    local processes (``jobs=1``: in this process).  Each sandbox is a further process.
+    ``on_result`` is called with each result as soon as it and those before it are done."""
     items = [(s, str(p)) for s, p in items]
+    done = on_result or (lambda r: None)
     if executor is None and jobs <= 1:
-        return [_safe_grade(p, assignment, config, s) for s, p in items]
+        out = []
+        for s, p in items:
+            out.append(_safe_grade(p, assignment, config, s))
+            done(out[-1])
+        return out
     own = None
     if executor is None:
         import multiprocessing as mp
@@ -582,6 +590,7 @@ def grade_many(items: Iterable[tuple[str, str | os.PathLike]], assignment: str,
             except Exception as err:  # noqa: BLE001 - a lost worker costs only its submission
                 out.append(Result(student=s, assignment=assignment, path=p, grader_fault=True,
                                   error=f"grading worker failed: {type(err).__name__}: {err}"))
+            done(out[-1])
         return out
     finally:
         if own is not None:
@@ -659,11 +668,52 @@ def pregrade(root: str | os.PathLike, assignment: str, jobs: int, *,
     ``executor``) and store the results for ``nbgrader autograde``."""
     config = config or GradingConfig(root=str(root), seed=grading_seed(root))
     items = find_submissions(root, assignment)
-    results = grade_many(items, assignment, config, jobs=jobs, executor=executor)
-    for (student, path), r in zip(items, results):
+    paths = dict(items)
+
+    def store(r: Result) -> None:  # at once, so that a concurrent nbgrader can go on
         if not r.grader_fault:  # left to nbgrader autograde, which grades it itself
-            store_result(r, result_key(path, assignment, config), root)
-    return results
+            store_result(r, result_key(paths[r.student], assignment, config), root)
+
+    return grade_many(items, assignment, config, jobs=jobs, executor=executor, on_result=store)
+
+
+def _marker(root, assignment: str) -> Path:
+    return Path(root) / "grading" / "results" / assignment / ".pregrading"
+
+
+@contextlib.contextmanager
+def announce_pregrading(root: str | os.PathLike, assignment: str):
+    """While active, a ``nbgrader autograde`` started alongside waits for the results this
+    process stores (:func:`wait_for_result`) instead of grading the same submissions again:
+    its start-up and bookkeeping overlap with the workers' grading."""
+    marker = _marker(root, assignment)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(str(os.getpid()))
+    try:
+        yield
+    finally:
+        marker.unlink(missing_ok=True)
+
+
+def _pregrading(root, assignment: str) -> bool:
+    try:
+        pid = int(_marker(root, assignment).read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):  # no marker, or its process is gone (killed grading run)
+        return False
+    return True
+
+
+def wait_for_result(student: str, assignment: str, key: str, root: str | os.PathLike,
+                    timeout: float = 3600.0) -> Result | None:
+    """The stored result for this submission; while a pre-grading run is announced
+    (:func:`announce_pregrading`), wait for it.  None: grade it yourself."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = stored_result(student, assignment, key, root)
+        if result is not None or not _pregrading(root, assignment) or time.monotonic() > deadline:
+            return result or stored_result(student, assignment, key, root)
+        time.sleep(0.05)
 
 
 # ----------------------------------------------------------------------------- the autograded notebook

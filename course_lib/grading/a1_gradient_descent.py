@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Case, Tolerance, Variant, make_check
+from .core import Case, QuadraticGradient, Tolerance, Variant, make_check, spd_matrix
 
 CHECKS = {
     "numgrad": 2,
@@ -437,22 +437,6 @@ class _Layer:
         return np.tanh(x @ self.W)
 
 
-class _QuadGrad:
-    """grad of f(w) = 1/2 w^T A w - b^T w."""
-
-    def __init__(self, A, b):
-        self.A, self.b = A, b
-
-    def __call__(self, w):
-        return self.A @ w - self.b
-
-
-def _spd(n, kappa, rng):
-    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
-    eig = np.geomspace(1.0, kappa, n) if n > 1 else np.array([1.0])
-    return (Q * eig) @ Q.T
-
-
 def _rot(theta):
     c, s = np.cos(theta), np.sin(theta)
     return np.array([[c, -s], [s, c]])
@@ -554,9 +538,9 @@ check_rel_error, check_rel_error_hidden = make_check(
 
 def _gd_problem(n, kappa, seed):
     rng = np.random.default_rng(seed)
-    A = _spd(n, kappa, rng)
+    A = spd_matrix(n, kappa, rng)
     b = rng.standard_normal(n)
-    return _QuadGrad(A, b), rng.standard_normal(n), 1.0 / kappa
+    return QuadraticGradient(A, b), rng.standard_normal(n), 1.0 / kappa
 
 
 def _gd_traj_visible():
@@ -622,7 +606,7 @@ def _sweep_visible():
 
 def _sweep_hidden():
     rng = np.random.default_rng(401)
-    A = _spd(3, 20.0, rng)
+    A = spd_matrix(3, 20.0, rng)
     L = float(np.max(np.linalg.eigvalsh(A)))
     lrs = [0.5 / L, 1.0 / L, 1.9 / L, 2.1 / L]
     return [
@@ -646,7 +630,7 @@ def _stable_hidden():
     R = _rot(0.6)
     return [
         Case("A = R diag(1, 10) R^T, rotated by 0.6 rad", (R @ np.diag([1.0, 10.0]) @ R.T,)),
-        Case("random 4x4 SPD A with kappa = 100", (_spd(4, 100.0, rng),)),
+        Case("random 4x4 SPD A with kappa = 100", (spd_matrix(4, 100.0, rng),)),
         Case("A = [[3]]", (np.array([[3.0]]),)),
     ]
 

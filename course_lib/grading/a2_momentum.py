@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Case, Tolerance, Variant, make_check
+from .core import Case, QuadraticGradient, Tolerance, Variant, make_check, spd_matrix
 
 CHECKS = {
     "momentum_velocity": 2,
@@ -230,22 +230,6 @@ VARIANTS = {
 # ----------------------------------------------------------------------------- drivers
 
 
-class _Quad:
-    """Gradient of 1/2 w^T A w - b^T w (a class so it deep-copies and prints cleanly)."""
-
-    def __init__(self, A, b):
-        self.A, self.b = A, b
-
-    def __call__(self, w):
-        return self.A @ w - self.b
-
-
-def _spd(n, kappa, rng):
-    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
-    eig = np.geomspace(1.0, kappa, n) if n > 1 else np.array([1.0])
-    return (Q * eig) @ Q.T
-
-
 def _run_given_grads(fn, w0, grads, lr, mu):
     """Steps with prescribed gradients; returns the stacked parameters and velocities."""
     w, state = w0, {"v": np.zeros_like(w0)}
@@ -356,8 +340,8 @@ def _quad_cases(seed, specs):
     rng = np.random.default_rng(seed)
     cases = []
     for n, kappa, lr_frac, mu, steps in specs:
-        A = _spd(n, kappa, rng)
-        grad = _Quad(A, rng.standard_normal(n))
+        A = spd_matrix(n, kappa, rng)
+        grad = QuadraticGradient(A, rng.standard_normal(n))
         lr = lr_frac / kappa
         cases.append(Case(f"quadratic in dim {n}, kappa = {kappa}, lr = {lr_frac}/L, "
                           f"mu = {mu}, {steps} steps", (grad, rng.standard_normal(n), lr, mu, steps)))
@@ -395,7 +379,7 @@ def _iters_cases(seed, specs):
     cases = []
     for n, kappa, lr_frac, mu, tol in specs:
         # Eigenvalues in [0.02, 0.02 kappa]: ||A w|| and ||w|| then stop at different steps.
-        A = 0.02 * _spd(n, kappa, rng)
+        A = 0.02 * spd_matrix(n, kappa, rng)
         cases.append(Case(f"dim {n}, eigenvalues in [0.02, {0.02 * kappa:g}], lr = {lr_frac}/L, "
                           f"mu = {mu}, tol = {tol}",
                           (A, rng.standard_normal(n), lr_frac / (0.02 * kappa), mu, tol)))

@@ -22,6 +22,8 @@ import numpy as np
 __all__ = [
     "CheckFailed",
     "CheckSpec",
+    "QuadraticGradient",
+    "spd_matrix",
     "Case",
     "Variant",
     "Tolerance",
@@ -307,6 +309,24 @@ def _name_mutating_variant(variants, case, changed) -> str | None:
         if _changed_argument(case, args, kwargs) == changed:
             return v.description
     return None
+
+
+class QuadraticGradient:
+    """The gradient ``A w - b`` of f(w) = 1/2 w^T A w - b^T w: a test problem for the
+    optimizer assignments (a class, so that it deep-copies and prints cleanly)."""
+
+    def __init__(self, A, b):
+        self.A, self.b = A, b
+
+    def __call__(self, w):
+        return self.A @ w - self.b
+
+
+def spd_matrix(n: int, kappa: float, rng: np.random.Generator) -> np.ndarray:
+    """A random symmetric positive definite n x n matrix with eigenvalues from 1 to kappa."""
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    eig = np.geomspace(1.0, kappa, n) if n > 1 else np.array([1.0])
+    return (Q * eig) @ Q.T
 
 
 @dataclasses.dataclass(frozen=True)

@@ -517,27 +517,44 @@ class _LogisticRegression(Surface):
         return float(np.mean((self._logits(w) > 0) == (self.y == 1)))
 
     def _solve(self):
-        """Newton's method with backtracking from w = 0; no minimizer when it fails."""
+        """Newton's method with backtracking from w = 0; no minimizer when it fails.
+
+        It stops on the Newton decrement :math:`\\lambda^2 = g^\\top H^{-1} g`, which
+        predicts :math:`f(w) - f^* \\approx \\lambda^2/2`, measured against the round-off of
+        ``f`` itself: once the predicted decrease is below what float64 can resolve in
+        ``f``, a line search can no longer tell a step from no step. The quadratic model is
+        then exact to round-off, so the full Newton step is taken once more (quadratic
+        convergence squares the decrement) and the point is accepted. No threshold here is
+        absolute, so the answer does not depend on one machine's last bits.
+        """
         if self._solved:
             return
         self._solved = True
+        eps = np.finfo(np.float64).eps
         w = np.zeros(self.dim)
         for _ in range(100):
             g = self._grad(w)
-            if np.max(np.abs(g)) < 1e-12:
-                break
-            H = self._hessian(w)
             try:
-                p = np.linalg.solve(H, g)
+                p = np.linalg.solve(self._hessian(w), g)
             except np.linalg.LinAlgError:
                 return
-            # Newton decrement g^T H^-1 g / 2 bounds f(w) - f*: once it is at round-off
-            # level no line search can make progress, and w is the minimizer.
-            if g @ p < 1e-20 * max(1.0, abs(self._f(w))):
-                break
-            f0, t = self._f(w), 1.0
-            while self._f(w - t * p) > f0 - 1e-4 * t * (g @ p) and t > 1e-12:
+            decrement, f0 = g @ p, self._f(w)
+            if not np.isfinite(decrement) or decrement < 0:
+                return
+            # f is a mean of n terms (pairwise summation): a few dozen ulps of |f| bound its
+            # round-off with room to spare for every n this course uses.
+            resolution = 64 * eps * abs(f0)
+            t = 1.0
+            while (decrement > resolution and t > 1e-10
+                   and self._f(w - t * p) > f0 - 1e-4 * t * decrement):
                 t *= 0.5
+            if decrement <= resolution or t <= 1e-10:
+                # Converged to round-off (the last step is the exact full Newton step),
+                # unless the full step makes f clearly worse: then Newton failed.
+                if self._f(w - p) > f0 + resolution:
+                    return
+                w = w - p
+                break
             w = w - t * p
         else:
             return

@@ -1,28 +1,46 @@
-# Everything runs inside .venv, created on first use from the system Python 3.11.
+# Everything runs inside .venv, created on first use from the system Python 3.11 and
+# installed from requirements.lock: exact versions with their hashes, so every machine
+# tests what was tested here. `make lock` refreshes the lock from pyproject.toml's ranges.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-TORCH  := torch==2.13.0
+LOCK   := requirements.lock
+# torch's CPU build is not on PyPI; pip asks this index for torch alone (a machine with
+# the wheel in a local find-links folder takes it from there; TORCH_INDEX= skips the index).
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: help venv sandbox test book bench assignments grade clean
+.PHONY: help venv lock sandbox test book bench assignments grade clean
 
 help:
 	@echo "make book         execute every chapter and build _build/html"
 	@echo "make test         run the whole test suite (includes the book build)"
+	@echo "make lock         recompile requirements.lock from pyproject.toml (needs the network)"
 	@echo "make bench        benchmarks (optimizer step time, grading time)"
 	@echo "make assignments  regenerate assignments/ from solutions/ (nbgrader)"
 	@echo "make grade A=id [J=n]  autograde grading/submitted/*/id (n workers), export grades"
 
 venv: $(STAMP)
 
-# torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+# torch first and on its own: only that one request goes to the PyTorch index. Then every
+# other pinned package (--no-deps: the lock already lists the whole closure), then
+# course_lib itself, editable.
+$(STAMP): $(LOCK) pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e ".[book,grading,dev]"
+	awk '/^torch==/{p=1; print; next} p && /^ +--hash/{print; next} {p=0}' $(LOCK) > $(VENV)/torch.lock
+	$(PY) -m pip install --quiet --require-hashes --no-deps $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -r $(VENV)/torch.lock
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# pip-compile runs from its own environment, so that pip-tools' dependencies never change
+# the versions in .venv. The torch pin is the CPU build (torch==X+cpu).
+lock:
+	test -x .lock-venv/bin/pip-compile || { $(PYTHON) -m venv .lock-venv && \
+	  .lock-venv/bin/pip install --quiet pip-tools; }
+	.lock-venv/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --extra book --extra grading --extra dev --no-emit-find-links --no-emit-index-url \
+	  $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) --upgrade --output-file $(LOCK) pyproject.toml
 
 # The grader runs student code under bubblewrap (read-only world, no network); install
 # Debian's package when it is missing and we may (root with apt), or say loudly that not.

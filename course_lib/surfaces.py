@@ -315,7 +315,7 @@ class _Ackley(Surface):
         x, y = w[..., 0], w[..., 1]
         s = np.sqrt(0.5 * (x**2 + y**2))
         e2 = np.exp(0.5 * (np.cos(2 * np.pi * x) + np.cos(2 * np.pi * y)))
-        # grouped so that f(0, 0) is exactly 0
+        # grouped so that f(0, 0) is e - exp(1): 0 up to the last bit of NumPy's exp
         return 20 * (1 - np.exp(-0.2 * s)) + (np.e - e2)
 
     def _parts(self, w):

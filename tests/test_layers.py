@@ -161,6 +161,7 @@ def test_batchnorm_running_var_uses_unbiased_variance():
     x = np.array([[0.0], [2.0]])  # biased variance 1, unbiased 2
     p = {"mode": "train", "momentum": 1.0}
     out, _ = layers.batchnorm_forward(x, np.ones(1), np.zeros(1), p)
+    # mean 1 and variance 2 of (0, 2) are exact in binary floating point
     assert p["running_mean"][0] == 1.0
     assert p["running_var"][0] == 2.0
     np.testing.assert_allclose(out[:, 0], [-1 / np.sqrt(1 + 1e-5), 1 / np.sqrt(1 + 1e-5)], rtol=1e-15)

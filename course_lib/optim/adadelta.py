@@ -8,12 +8,14 @@ For t = 1, 2, ... with gradient g_t at w_{t-1} (all operations elementwise)::
     u_t       = rho * u_{t-1} + (1 - rho) * Delta_t^2          (u_0 = 0; average of Delta^2)
     w_t       = w_{t-1} - eta * Delta_t
 
-Zeiler's "units" argument: in SGD the step eta * g has the units of 1/w (if the loss is
-unitless), not of w. Multiplying the RMSprop step g / RMS[g] by RMS[Delta w], the root mean
-square of past updates, gives a step with the units of w, so the paper needs no learning
-rate (eta = 1, torch's default; torch keeps ``lr`` as an extra factor). Both averages are
-exponential moving averages with decay rho, not sums over a fixed window. Early on
-u ~ 0 and the step is about sqrt(epsilon / v_t) * g_t, so epsilon sets the initial step size.
+Zeiler's "units" argument: the gradient g has the units of f / w (of 1/w if the loss is
+unitless), so SGD's step eta * g has the units of w only if eta carries the units w^2 / f
+(an inverse curvature). Multiplying the RMSprop step g / RMS[g] by RMS[Delta w], the root
+mean square of past updates, gives a step with the units of w, so the paper needs no
+learning rate (eta = 1, torch's default; torch keeps ``lr`` as an extra factor). Both
+averages are exponential moving averages with decay rho, not sums over a fixed window.
+Early on u ~ 0 and the step is about sqrt(epsilon / v_t) * g_t, so epsilon sets the
+initial step size.
 """
 
 from __future__ import annotations

@@ -16,21 +16,22 @@ class Adagrad(RuleOptimizer):
 
         g     <- g + lambda * w                        (only when lambda != 0)
         eta_t =  eta / (1 + (t - 1) * lr_decay)
-        v_t   =  v_{t-1} + g * g                       (v_0 = initial_accumulator_value)
-        w     <- w - eta_t * g / (sqrt(v_t) + epsilon)
+        G_t   =  G_{t-1} + g * g                       (G_0 = initial_accumulator_value)
+        w     <- w - eta_t * g / (sqrt(G_t) + epsilon)
 
     All operations are elementwise: each coordinate gets its own step size, which shrinks as
-    that coordinate's squared gradients pile up in ``v``.
+    that coordinate's squared gradients pile up in ``G`` (the running sum ``G_t`` of the
+    book, chapter 6).
 
     Args:
         params: iterable of tensors or of parameter-group dicts.
         lr: learning rate ``eta >= 0`` (default ``1e-2``).
         lr_decay: ``>= 0``, the ``1/t``-style decay of ``eta`` above (default ``0``).
         weight_decay: ``lambda >= 0``, L2 penalty folded into ``g`` (default ``0``).
-        initial_accumulator_value: ``v_0 >= 0`` (default ``0``).
-        eps: ``epsilon >= 0`` added to ``sqrt(v)`` (default ``1e-10``).
+        initial_accumulator_value: ``G_0 >= 0`` (default ``0``).
+        eps: ``epsilon >= 0`` added to ``sqrt(G)`` (default ``1e-10``).
 
-    State per parameter: ``step`` (``t``), ``sum`` (``v``).
+    State per parameter: ``step`` (``t``), ``sum`` (``G``).
     """
 
     def __init__(

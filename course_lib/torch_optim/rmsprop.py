@@ -17,8 +17,8 @@ class RMSprop(RuleOptimizer):
         g   <- g + lambda * w                             (only when lambda != 0)
         v_t =  alpha * v_{t-1} + (1 - alpha) * g * g      (v_0 = 0)
         s_t =  v_t                                        (centered=False)
-        m_t =  alpha * m_{t-1} + (1 - alpha) * g,         (centered=True, m_0 = 0)
-        s_t =  v_t - m_t * m_t                            (centered=True: a variance)
+        gbar_t = alpha * gbar_{t-1} + (1 - alpha) * g     (centered=True, gbar_0 = 0)
+        s_t =  v_t - gbar_t * gbar_t                      (centered=True: a variance)
         r_t =  sqrt(s_t) + epsilon                        (eps_inside=False, torch)
         r_t =  sqrt(s_t + epsilon)                        (eps_inside=True, e.g. Keras 1)
         b_t =  mu * b_{t-1} + g / r_t,  w <- w - eta * b_t (momentum mu > 0, b_0 = 0)
@@ -38,8 +38,8 @@ class RMSprop(RuleOptimizer):
         centered: divide by the root of the variance instead of the second moment.
         eps_inside: ``epsilon`` inside the square root (default ``False``, torch's choice).
 
-    State per parameter: ``step`` (``t``), ``square_avg`` (``v``), ``grad_avg`` (``m``, when
-    centered), ``momentum_buffer`` (``b``, when ``mu > 0``).
+    State per parameter: ``step`` (``t``), ``square_avg`` (``v``), ``grad_avg`` (``gbar``,
+    when centered), ``momentum_buffer`` (``b``, when ``mu > 0``).
     """
 
     def __init__(

@@ -39,7 +39,7 @@ lock:
 	test -x .lock-venv/bin/pip-compile || { $(PYTHON) -m venv .lock-venv && \
 	  .lock-venv/bin/pip install --quiet pip-tools; }
 	.lock-venv/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
-	  --extra book --extra grading --extra dev --no-emit-find-links --no-emit-index-url \
+	  --extra torch --extra book --extra grading --extra dev --no-emit-find-links --no-emit-index-url \
 	  $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) --upgrade --output-file $(LOCK) pyproject.toml
 
 # The grader runs student code under bubblewrap (read-only world, no network); install

@@ -36,7 +36,12 @@ import time
 from typing import Any, Callable
 
 import numpy as np
-import torch
+
+from ._requires import require_torch
+
+require_torch("course_lib.gpu")
+
+import torch  # noqa: E402  (after the check: a clear error first)
 import torch.nn.functional as F
 from torch import nn
 

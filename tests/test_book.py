@@ -247,3 +247,15 @@ def test_executed_pages_show_no_errors(built_book, chapter):
     first = _first_code_cell(nb)
     assert '"google.colab" in sys.modules' in first.source  # set-up cell still first
     assert "google.colab" not in page, "the Colab set-up cell must be hidden in the book"
+
+
+@pytest.mark.parametrize("page", TOC)
+def test_mathjax_is_served_by_the_site(built_book, page):
+    # Read offline (or screenshotted without network), a CDN MathJax leaves raw TeX.
+    html_path = built_book / "html" / f"{page}.html"
+    text = html_path.read_text(encoding="utf-8")
+    sources = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', text, flags=re.I)
+    assert sources, f"{page} loads no MathJax"
+    for src in sources:
+        assert not re.match(r"(https?:)?//", src), f"{page} loads MathJax from {src}"
+        assert (html_path.parent / src).resolve().is_file(), f"{page}: {src} is missing"

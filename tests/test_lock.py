@@ -19,7 +19,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
-EXTRAS = ("book", "grading", "dev")  # what the Makefile installs
+EXTRAS = ("torch", "book", "grading", "dev")  # what `make lock` compiles
 
 
 def locked() -> dict[str, tuple[Version, list[str]]]:

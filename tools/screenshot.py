@@ -15,7 +15,8 @@ through the DevTools protocol (over a websocket, with tornado, which Jupyter alr
 installs) and the page is captured at that height. ``--window-height N`` skips the
 protocol and takes a plain ``--screenshot`` of a 1280 x N window instead.
 
-Offline, MathJax (loaded from a CDN) cannot run, so maths shows as raw TeX in the images.
+MathJax is served from the built site (sphinx-mathjax-offline), so the maths is typeset in
+the images although Chromium has no network.
 If Chromium is missing: ``apt-get update && apt-get install -y chromium``.
 """
 

@@ -28,7 +28,12 @@ import copy
 import math
 
 import numpy as np
-import torch
+
+from .._requires import require_torch
+
+require_torch("Assignment a6 (course_lib.grading.a6_training)")
+
+import torch  # noqa: E402  (after the check: a clear error first)
 import torch.nn.functional as F
 
 from .core import Case, CheckFailed, Tolerance, Variant, make_check

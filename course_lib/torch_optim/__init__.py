@@ -9,7 +9,11 @@ any device and dtype (state follows the parameter), support parameter groups,
 ``CLASSES`` maps the names of ``course_lib.optim.RULES`` to the classes.
 """
 
-from ._base import RuleOptimizer
+from .._requires import require_torch
+
+require_torch("course_lib.torch_optim")
+
+from ._base import RuleOptimizer  # noqa: E402  (after the check: a clear error first)
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam

@@ -56,7 +56,10 @@ sandbox:
 test: $(STAMP) sandbox
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
+# Chapters execute in parallel into the cache the build reads (tools/execute_book.py):
+# an unchanged rebuild executes nothing, a course_lib change executes everything.
 book: $(STAMP)
+	$(PY) tools/execute_book.py -j $(or $(J),2)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
 bench: $(STAMP) sandbox

@@ -10,7 +10,7 @@ LOCK   := requirements.lock
 # the wheel in a local find-links folder takes it from there; TORCH_INDEX= skips the index).
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: help venv lock sandbox test book bench assignments grade clean
+.PHONY: help venv lock sandbox browser test book bench assignments grade clean
 
 help:
 	@echo "make book         execute every chapter and build _build/html"
@@ -51,9 +51,18 @@ sandbox:
 	  else echo "WARNING: bubblewrap (bwrap) is missing: install it (apt-get install bubblewrap);" \
 	       "without it student code runs with resource limits only."; fi; }
 
+# The book tests open every page in headless Chromium (tools/browser.py): Debian's package,
+# installed like bubblewrap when it is missing and we may.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "WARNING: Chromium is missing: install it (apt-get install chromium);" \
+	       "the browser tests of the book will fail without it."; fi; }
+
 # Two workers; tests that share an expensive fixture (the book build, one nbgrader course
 # per assignment) are grouped so that each fixture is built once.
-test: $(STAMP) sandbox
+test: $(STAMP) sandbox browser
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 # Chapters execute in parallel into the cache the build reads (tools/execute_book.py):

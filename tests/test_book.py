@@ -267,3 +267,87 @@ def test_mathjax_is_served_by_the_site(built_book, page):
     for src in sources:
         assert not re.match(r"(https?:)?//", src), f"{page} loads MathJax from {src}"
         assert (html_path.parent / src).resolve().is_file(), f"{page}: {src} is missing"
+
+
+def test_internal_links_and_anchors_resolve(built_book):
+    # Every relative link of every page leads to a file of the site, and its #anchor to an
+    # element with that id: a renamed label or a moved page breaks no reader's click.
+    html_dir = built_book / "html"
+    ids: dict[Path, set[str]] = {}
+
+    def ids_of(path: Path) -> set[str]:
+        if path not in ids:
+            ids[path] = set(re.findall(r'\bid="([^"]+)"', path.read_text(encoding="utf-8")))
+        return ids[path]
+
+    broken = []
+    for page in sorted(html_dir.rglob("*.html")):
+        if "_static" in page.parts:
+            continue
+        for href in re.findall(r'<a\b[^>]*\bhref="([^"]+)"', page.read_text(encoding="utf-8")):
+            href = html.unescape(href)
+            if re.match(r"^[a-z][a-z0-9+.-]*:", href, flags=re.I):  # http:, mailto:, ...
+                continue
+            target, _, anchor = href.partition("#")
+            path = (page.parent / target).resolve() if target else page
+            if path.is_dir():
+                path = path / "index.html"
+            if not path.is_file():
+                broken.append(f"{page.relative_to(html_dir)}: {href} (no such file)")
+            elif anchor and path.suffix == ".html" and anchor not in ids_of(path):
+                broken.append(f"{page.relative_to(html_dir)}: {href} (no such anchor)")
+    assert not broken, f"{len(broken)} broken link(s): {broken[:10]}"
+
+
+# ----------------------------------------------------------------------------- in a browser
+@pytest.fixture(scope="module")
+def browser(built_book):
+    """Headless Chromium and a local web server for the built site (offline)."""
+    import functools
+    import http.server
+    import threading
+
+    spec = importlib.util.spec_from_file_location("browser", ROOT / "tools" / "browser.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(built_book / "html"))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with tool.Chromium() as chromium:
+            yield chromium, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+# After the page's load event: wait for MathJax to finish, then report what a reader would
+# see unrendered: maths left as TeX, and images that did not load.
+_RENDERED = """
+(async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  const math = [...document.querySelectorAll('.math')];
+  const raw = math.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent);
+  const article = document.querySelector('article') || document.body;
+  const text = article.innerText;
+  return {math: math.length, raw: raw.slice(0, 5),
+          rawDelimiters: (text.match(/\\\\\\(|\\\\\\[|\\$\\$/g) || []).length,
+          brokenImages: [...document.images].filter(i => !i.complete || i.naturalWidth === 0)
+                                            .map(i => i.src)};
+})()
+"""
+
+
+@pytest.mark.parametrize("page", TOC)
+def test_page_renders_in_a_browser(browser, page):
+    chromium, base = browser
+    report = chromium.visit(f"{base}/{page}.html")
+    assert not report.problems, f"{page}: {report.problems[:5]}"
+    seen = chromium.evaluate(_RENDERED, await_promise=True)
+    assert not seen["raw"] and seen["rawDelimiters"] == 0, f"{page}: maths not typeset: {seen}"
+    assert not seen["brokenImages"], f"{page}: images did not load: {seen['brokenImages']}"
+    if page in CHAPTERS:
+        assert seen["math"] > 0, f"{page}: no typeset maths found at all"

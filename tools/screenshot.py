@@ -11,8 +11,8 @@ For every page name (path of the page under the HTML folder, without ``.html``) 
 
 Chromium runs headless with networking, sync and updates disabled and a fresh profile. A
 plain ``--screenshot`` only captures the window, so the page height is measured first
-through the DevTools protocol (over a websocket, with tornado, which Jupyter already
-installs) and the page is captured at that height. ``--window-height N`` skips the
+through the DevTools protocol (``tools/browser.py``) and the page is captured at that
+height. ``--window-height N`` skips the
 protocol and takes a plain ``--screenshot`` of a 1280 x N window instead.
 
 MathJax is served from the built site (sphinx-mathjax-offline), so the maths is typeset in
@@ -26,29 +26,14 @@ import argparse
 import asyncio
 import base64
 import io
-import itertools
-import json
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--hide-scrollbars", "--disable-extensions", "--mute-audio",
-]
+from browser import FLAGS, Chromium, find_chromium
+
 MAX_SLICE = 4000  # capture tall pages in slices: very tall single captures come back blank
-
-
-def find_chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    raise SystemExit("Chromium not found: apt-get update && apt-get install -y chromium")
 
 
 def page_file(html_dir: Path, name: str) -> Path:
@@ -67,77 +52,23 @@ def simple_screenshot(chrome: str, page: Path, png: Path, width: int, height: in
         )
 
 
-class DevTools:
-    """The few DevTools-protocol calls we need, on one page target (flattened session)."""
-
-    def __init__(self, ws):
-        self.ws, self.ids, self.session = ws, itertools.count(1), None
-
-    async def call(self, method, timeout=60, **params):
-        msg_id = next(self.ids)
-        msg = {"id": msg_id, "method": method, "params": params}
-        if self.session:
-            msg["sessionId"] = self.session
-        await self.ws.write_message(json.dumps(msg))
-        deadline = time.monotonic() + timeout
-        while True:
-            raw = await asyncio.wait_for(self.ws.read_message(), deadline - time.monotonic())
-            if raw is None:
-                raise RuntimeError("Chromium closed the DevTools connection")
-            reply = json.loads(raw)
-            if reply.get("id") == msg_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-
-    async def wait_event(self, name, timeout):
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                raw = await asyncio.wait_for(self.ws.read_message(), deadline - time.monotonic())
-                if raw is None or json.loads(raw).get("method") == name:
-                    return
-        except asyncio.TimeoutError:
-            return  # a page whose CDN scripts never load still renders; take it as it is
-
-
-async def full_page(port_file: Path, pages, width: int, settle: float):
-    from tornado.websocket import websocket_connect
-
-    for _ in range(200):  # Chromium writes the port once its DevTools server is up
-        if port_file.exists() and len(port_file.read_text().split()) >= 2:
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise RuntimeError("Chromium did not start its DevTools server")
-    port, path = port_file.read_text().split()[:2]
-    ws = await websocket_connect(f"ws://127.0.0.1:{port}{path}", max_message_size=1 << 30)
-    dt = DevTools(ws)
-    target = (await dt.call("Target.createTarget", url="about:blank"))["targetId"]
-    dt.session = (await dt.call("Target.attachToTarget", targetId=target, flatten=True))[
-        "sessionId"]
-    await dt.call("Page.enable")
+def full_page(pages, width: int, settle: float):
+    """[(png, [PNG slices])] of every (page, png), each page captured at its full height."""
     results = []
-    for page, png in pages:
-        await dt.call("Emulation.setDeviceMetricsOverride", width=width, height=900,
-                      deviceScaleFactor=1, mobile=False)
-        await dt.call("Page.navigate", url=page.as_uri())
-        await dt.wait_event("Page.loadEventFired", timeout=30)
-        await asyncio.sleep(settle)
-        height = (await dt.call("Runtime.evaluate", returnByValue=True,
-                                expression="document.documentElement.scrollHeight"))
-        height = int(height["result"]["value"])
-        await dt.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
-                      deviceScaleFactor=1, mobile=False)
-        await asyncio.sleep(settle)
-        slices = []
-        for top in range(0, height, MAX_SLICE):
-            shot = await dt.call("Page.captureScreenshot", format="png", clip={
-                "x": 0, "y": top, "width": width,
-                "height": min(MAX_SLICE, height - top), "scale": 1})
-            slices.append(base64.b64decode(shot["data"]))
-        results.append((png, slices))
-    ws.close()
+    with Chromium(width=width) as browser:
+        for page, png in pages:
+            browser.set_viewport(width, 900)
+            browser.visit(page.as_uri(), settle=settle)
+            height = int(browser.evaluate("document.documentElement.scrollHeight"))
+            browser.set_viewport(width, height)
+            browser.run(asyncio.sleep(settle))
+            slices = []
+            for top in range(0, height, MAX_SLICE):
+                shot = browser.run(browser.dt.call("Page.captureScreenshot", format="png", clip={
+                    "x": 0, "y": top, "width": width,
+                    "height": min(MAX_SLICE, height - top), "scale": 1}))
+                slices.append(base64.b64decode(shot["data"]))
+            results.append((png, slices))
     return results
 
 
@@ -180,31 +111,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.width < 200 or (args.window_height is not None and args.window_height < 200):
         raise SystemExit("--width and --window-height must be at least 200 pixels")
-    chrome = find_chromium()
     args.out.mkdir(parents=True, exist_ok=True)
     jobs = [(page_file(args.html_dir, name),
              args.out / (name.removesuffix(".html").replace("/", "__") + ".png"))
             for name in args.pages]
     if args.window_height:
+        chrome = find_chromium()
         for page, png in jobs:
             simple_screenshot(chrome, page, png, args.width, args.window_height)
     else:
-        with tempfile.TemporaryDirectory(prefix="shot-profile-") as profile:
-            proc = subprocess.Popen(
-                [chrome, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
-                 f"--window-size={args.width},900", "about:blank"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                results = asyncio.run(full_page(Path(profile) / "DevToolsActivePort", jobs,
-                                                args.width, args.settle))
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-            for png, slices in results:
-                stitch(slices, png)
+        for png, slices in full_page(jobs, args.width, args.settle):
+            stitch(slices, png)
     for _, png in jobs:
         print(png)
         if args.tile:

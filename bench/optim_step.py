@@ -8,6 +8,11 @@ the new parameter and state arrays) and of one ``optimizer.step()`` of the torch
 same CPU (``foreach=True``, torch's default number of threads, updating in place), with the
 rule's default hyperparameters.
 
+course_lib.optim updates arrays of 4 MiB or more in 256 KiB blocks (``optim._base``), on the
+theory that the temporaries of a rule's dozen operations then stay in the CPU cache. The
+"whole" column times the same step with blocking switched off, in the same repeats, so the
+"blocks/whole" ratio says whether the block path earns its place on this machine.
+
 The "floor" is the memory traffic a step cannot avoid: it must read w, g and each state
 array and write the new w and state arrays. It is measured as the time of ``np.copyto``
 (which reads one array and writes one) scaled to that number of arrays:
@@ -26,6 +31,7 @@ import numpy as np
 import torch
 
 from course_lib import optim
+from course_lib.optim import _base as optim_base
 
 # name -> (torch class, torch keywords matching the rule's defaults,
 #          arrays of n parameters a step must read, arrays it must write)
@@ -44,8 +50,18 @@ CASES = {
 }
 
 
-def measure(name: str, w: np.ndarray, g: np.ndarray, repeats: int) -> tuple[float, float, float]:
-    """Median ms of one NumPy step, one torch step and one np.copyto of w.
+def _whole_array_step(rule, w, g, state):
+    """One step with the block path switched off (every array updated in one piece)."""
+    saved = optim_base._BLOCKED_FROM
+    optim_base._BLOCKED_FROM = float("inf")
+    try:
+        return rule.step(w, g, state)
+    finally:
+        optim_base._BLOCKED_FROM = saved
+
+
+def measure(name: str, w: np.ndarray, g: np.ndarray, repeats: int):
+    """Median ms of one NumPy step (blocked, whole-array), one torch step and one np.copyto.
 
     The three are timed in turn within each repeat, so that a change in the machine's load
     during the run affects all three alike."""
@@ -59,18 +75,22 @@ def measure(name: str, w: np.ndarray, g: np.ndarray, repeats: int) -> tuple[floa
     opt.step()  # warm-up: allocates the state
 
     dst = np.empty_like(w)
-    times = {"numpy": [], "torch": [], "copy": []}
+    times = {"numpy": [], "whole": [], "torch": [], "copy": []}
+    whole_run = list(numpy_run)
     for _ in range(repeats):
         start = time.perf_counter()
         numpy_run[0], numpy_run[1] = rule.step(numpy_run[0], g, numpy_run[1])
         times["numpy"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        whole_run[0], whole_run[1] = _whole_array_step(rule, whole_run[0], g, whole_run[1])
+        times["whole"].append(time.perf_counter() - start)
         start = time.perf_counter()
         opt.step()
         times["torch"].append(time.perf_counter() - start)
         start = time.perf_counter()
         np.copyto(dst, w)
         times["copy"].append(time.perf_counter() - start)
-    return tuple(1e3 * statistics.median(times[k]) for k in ("numpy", "torch", "copy"))
+    return tuple(1e3 * statistics.median(times[k]) for k in ("numpy", "whole", "torch", "copy"))
 
 
 def main(argv=None) -> None:
@@ -94,18 +114,19 @@ def main(argv=None) -> None:
     )
     print("floor = time of np.copyto of one array x (arrays read + arrays written) / 2")
     header = (
-        f"{'rule':<10}{'R+W':>5}{'numpy ms':>10}{'torch ms':>10}{'np/torch':>10}"
-        f"{'floor ms':>10}{'np/floor':>10}{'torch/floor':>12}"
+        f"{'rule':<10}{'R+W':>5}{'numpy ms':>10}{'whole ms':>10}{'blocks/whole':>13}"
+        f"{'torch ms':>10}{'np/torch':>10}{'floor ms':>10}{'np/floor':>10}{'torch/floor':>12}"
     )
     print(header)
     print("-" * len(header))
     for name in args.rules:
         _, _, reads, writes = CASES[name]
-        t_np, t_torch, t_copy = measure(name, w, g, args.repeats)
+        t_np, t_whole, t_torch, t_copy = measure(name, w, g, args.repeats)
         floor = t_copy * (reads + writes) / 2
         print(
-            f"{name:<10}{reads + writes:>5}{t_np:>10.2f}{t_torch:>10.2f}{t_np / t_torch:>10.2f}"
-            f"{floor:>10.2f}{t_np / floor:>10.2f}{t_torch / floor:>12.2f}"
+            f"{name:<10}{reads + writes:>5}{t_np:>10.2f}{t_whole:>10.2f}{t_np / t_whole:>13.2f}"
+            f"{t_torch:>10.2f}{t_np / t_torch:>10.2f}{floor:>10.2f}{t_np / floor:>10.2f}"
+            f"{t_torch / floor:>12.2f}"
         )
 
 

@@ -346,3 +346,21 @@ def test_release_opens_in_colab_and_installs_course_lib(aid):
     assert setup.cell_type == "code" and '"google.colab" in sys.modules' in setup.source
     assert "course_lib @ git+" in setup.source
     assert all(c.metadata["nbgrader"]["locked"] for c in (badge, setup))
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_every_written_answer_cell_follows_its_own_question(aid):
+    """nbgrader replaces a manual answer cell with "YOUR ANSWER HERE": a question written
+    inside the previous answer cell vanishes from the student's notebook."""
+    nb = nbformat.read(ROOT / "assignments" / aid / f"{aid}.ipynb", as_version=4)
+    answers = [i for i, c in enumerate(nb.cells)
+               if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "markdown"]
+    assert answers, f"{aid} has no written question"
+    for number, i in enumerate(answers, start=1):
+        answer, question = nb.cells[i], nb.cells[i - 1]
+        assert "YOUR ANSWER HERE" in answer.source and "**Question" not in answer.source, (
+            f"{aid}: answer cell {answer.metadata['nbgrader']['grade_id']} holds question text")
+        assert question.cell_type == "markdown" and re.search(
+            rf"\*\*Question {number}\b", question.source), (
+            f"{aid}: the cell before answer {answer.metadata['nbgrader']['grade_id']} "
+            f"is not Question {number}")

@@ -364,3 +364,20 @@ def test_every_written_answer_cell_follows_its_own_question(aid):
             rf"\*\*Question {number}\b", question.source), (
             f"{aid}: the cell before answer {answer.metadata['nbgrader']['grade_id']} "
             f"is not Question {number}")
+
+
+def test_grade_command_names_the_valid_assignments(capsys):
+    with pytest.raises(SystemExit) as stop:
+        pipeline.main(["grade", "a4_adam"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "no assignment 'a4_adam'" in err and all(aid in err for aid in IDS)
+
+
+def test_grade_command_refuses_a_stale_release(monkeypatch, capsys):
+    stale = ["assignments/a4_adam_family/a4_adam_family.ipynb"]
+    monkeypatch.setattr(pipeline, "stale_releases", lambda ids: stale)
+    monkeypatch.setattr(pipeline, "grade", lambda *a, **k: pytest.fail("graded a stale release"))
+    assert pipeline.main(["grade", "a4_adam_family"]) == 2
+    err = capsys.readouterr().err
+    assert "make assignments" in err and stale[0] in err

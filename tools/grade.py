@@ -247,17 +247,26 @@ def zip_collect(aid: str, root: Path = ROOT) -> None:
     nbgrader("zip_collect", aid, "--force", root=root)
 
 
+def assignment_id(text: str) -> str:
+    """argparse type: one of the assignments of solutions/, or an error that lists them."""
+    ids = build_solutions.assignment_ids()
+    if text not in ids:
+        raise argparse.ArgumentTypeError(
+            f"no assignment {text!r}; the assignments are: {', '.join(ids)}")
+    return text
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("release", help="regenerate assignments/ from solutions/")
-    p.add_argument("ids", nargs="*")
+    p.add_argument("ids", nargs="*", type=assignment_id)
     p = sub.add_parser("check-release", help="exit 1 if assignments/ is out of date")
-    p.add_argument("ids", nargs="*")
+    p.add_argument("ids", nargs="*", type=assignment_id)
     p = sub.add_parser("zip-collect", help="collect an LMS zip into grading/submitted/")
-    p.add_argument("id")
+    p.add_argument("id", type=assignment_id)
     p = sub.add_parser("grade", help="autograde, feedback, grades CSV")
-    p.add_argument("id")
+    p.add_argument("id", type=assignment_id)
     p.add_argument("-j", "--jobs", type=int, default=1,
                    help="grade with this many worker processes (default 1)")
     args = ap.parse_args(argv)
@@ -275,6 +284,13 @@ def main(argv=None) -> int:
     elif args.cmd == "grade":
         if args.jobs < 1:
             ap.error(f"--jobs must be a positive integer, got {args.jobs}")
+        # Grading with a stale release would use the old points and checks without a word.
+        stale = stale_releases([args.id])
+        if stale:
+            print(f"The release of {args.id} is out of date with solutions/ or its grading "
+                  "module; run `make assignments` (and commit it) before grading:",
+                  *stale, sep="\n  ", file=sys.stderr)
+            return 2
         grade(args.id, jobs=args.jobs)
     return 0
 

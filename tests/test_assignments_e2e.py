@@ -381,3 +381,23 @@ def test_grade_command_refuses_a_stale_release(monkeypatch, capsys):
     assert pipeline.main(["grade", "a4_adam_family"]) == 2
     err = capsys.readouterr().err
     assert "make assignments" in err and stale[0] in err
+
+
+def test_misnamed_notebooks_are_named_or_warned_per_student(tmp_path):
+    aid = "a5_batchnorm"
+    folders = {}
+    for student, names in {"ann": ["Copy of a5_batchnorm.ipynb"], "ben": [f"{aid}.ipynb"],
+                           "cat": [f"{aid}.ipynb", "a5 (1).ipynb"], "dan": ["x.ipynb", "y.ipynb"],
+                           "eve": []}.items():
+        folder = folders[student] = tmp_path / "grading" / "submitted" / student / aid
+        folder.mkdir(parents=True)
+        for name in names:
+            (folder / name).write_text("{}")
+    warnings = pipeline.name_submissions(aid, tmp_path)
+    assert sorted(p.name for p in folders["ann"].iterdir()) == [f"{aid}.ipynb"]
+    assert sorted(p.name for p in folders["dan"].iterdir()) == ["x.ipynb", "y.ipynb"]
+    by_student = {w.split(":")[0]: w for w in warnings}
+    assert set(by_student) == {"ann", "cat", "dan", "eve"}  # ben needs no word
+    assert "'Copy of a5_batchnorm.ipynb' as a5_batchnorm.ipynb" in by_student["ann"]
+    assert "ignored a5 (1).ipynb" in by_student["cat"]
+    assert "NOT GRADED" in by_student["dan"] and "NOT GRADED" in by_student["eve"]

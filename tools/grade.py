@@ -222,6 +222,34 @@ def _in_gradebook(aid: str, root: Path) -> bool:
             return False
 
 
+def name_submissions(aid: str, root: Path = ROOT) -> list[str]:
+    """Give every student's notebook the name nbgrader looks for; return per-student warnings.
+
+    nbgrader grades only ``grading/submitted/<student>/<aid>/<aid>.ipynb`` and skips any
+    other name with a log line an instructor never sees (Colab's "Save a copy in Drive"
+    makes ``Copy of <aid>.ipynb``). One notebook in a student's folder is that student's
+    submission whatever its name, and is renamed. None, or several without one named
+    ``<aid>.ipynb``, is a warning for that student alone; the rest of the class is graded.
+    """
+    warnings = []
+    for folder in sorted((root / "grading" / "submitted").glob(f"*/{aid}")):
+        student, expected = folder.parent.name, folder / f"{aid}.ipynb"
+        notebooks = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+        if expected in notebooks:
+            others = [p.name for p in notebooks if p != expected]
+            if others:
+                warnings.append(f"{student}: graded {expected.name}; ignored {', '.join(others)}")
+        elif len(notebooks) == 1:
+            notebooks[0].rename(expected)
+            warnings.append(f"{student}: graded {notebooks[0].name!r} as {expected.name}")
+        elif notebooks:
+            warnings.append(f"{student}: NOT GRADED: {len(notebooks)} notebooks and none named "
+                            f"{expected.name} ({', '.join(p.name for p in notebooks)}); keep one")
+        else:
+            warnings.append(f"{student}: NOT GRADED: no .ipynb in {folder.relative_to(root)}")
+    return warnings
+
+
 def grade(aid: str, root: Path = ROOT, csv: Path | None = None, jobs: int = 1) -> Path:
     """Autograde every ``grading/submitted/*/<aid>/``, write feedback and the grades CSV.
 
@@ -231,6 +259,9 @@ def grade(aid: str, root: Path = ROOT, csv: Path | None = None, jobs: int = 1) -
     the gradebook's only writer."""
     if not _in_gradebook(aid, root):
         release([aid], root=root)
+    warnings = name_submissions(aid, root)
+    for line in warnings:
+        print(f"submission warning: {line}", file=sys.stderr)
     if jobs > 1:
         autograde_alongside_workers(aid, root, jobs)
     else:
@@ -239,6 +270,8 @@ def grade(aid: str, root: Path = ROOT, csv: Path | None = None, jobs: int = 1) -
     csv = csv or root / "grading" / "grades.csv"
     nbgrader("export", "--to", str(csv), root=root)
     print(f"grades: {csv}\nfeedback: {root / 'grading' / 'feedback'}/<student>/{aid}/")
+    if warnings:  # again at the end, where the instructor looks
+        print(f"{len(warnings)} submission warning(s):", *warnings, sep="\n  ")
     return csv
 
 

@@ -91,6 +91,9 @@ c.GenerateFeedback.preprocessors = [
 ]
 
 c.ExportApp.plugin_class = "nbgrader.plugins.export.CsvExportPlugin"
+# A plain `nbgrader export` would write grades.csv into the working folder (the repository
+# root, which git does not ignore: students' grades in a commit). grading/ is ignored.
+c.CsvExportPlugin.to = os.path.join(_here, "grading", "grades.csv")
 # LMS zip: put the downloaded zip(s) in grading/downloaded/<id>/archive/, then
 # `nbgrader zip_collect <id>` extracts them and copies each notebook to
 # grading/submitted/<student_id>/<id>/<id>.ipynb.  File names inside the zip must look like

@@ -24,6 +24,7 @@ import importlib
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -401,3 +402,13 @@ def test_misnamed_notebooks_are_named_or_warned_per_student(tmp_path):
     assert "'Copy of a5_batchnorm.ipynb' as a5_batchnorm.ipynb" in by_student["ann"]
     assert "ignored a5 (1).ipynb" in by_student["cat"]
     assert "NOT GRADED" in by_student["dan"] and "NOT GRADED" in by_student["eve"]
+
+
+def test_plain_nbgrader_export_writes_into_the_ignored_grading_folder():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    to = Path(config.CsvExportPlugin.to)
+    assert to == ROOT / "grading" / "grades.csv"
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(to)], cwd=ROOT)
+    assert ignored.returncode == 0, "grading/grades.csv must be ignored by git"

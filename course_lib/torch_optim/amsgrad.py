@@ -19,9 +19,11 @@ class AMSGrad(RuleOptimizer):
         vmax_t =  max(vmax_{t-1}, v_t)                    (vmax_0 = 0)
         w      <- w - eta / (1 - beta1^t) * m_t / (sqrt(vmax_t / (1 - beta2^t)) + epsilon)
 
-    Because ``vmax`` never decreases, the effective per-coordinate step
-    ``eta / sqrt(vmax)`` never grows, which repairs Adam's non-convergence example. As in
-    torch, the maximum is of the raw ``v`` and the bias correction is applied afterwards.
+    Because ``vmax`` never decreases, ``eta / sqrt(vmax)`` never grows, which repairs Adam's
+    non-convergence example in the paper's analysis. As in torch, the maximum is of the raw
+    ``v`` and the bias correction is applied afterwards, so the step actually taken,
+    ``eta * sqrt(1 - beta2^t) / sqrt(vmax)``, can still grow while ``vmax`` is frozen and
+    ``1 - beta2^t`` rises (by about 9.8x from t = 10 to t = 3000 with beta2 = 0.999).
 
     Args:
         params: iterable of tensors or of parameter-group dicts.

@@ -6,10 +6,10 @@ For t = 1, 2, ... with gradient g_t at w_{t-1} (all operations elementwise)::
     mu_t      = beta1 * (1 - 0.5 * 0.96^(t psi))    (momentum schedule, psi = momentum_decay)
     m_t       = beta1 * m_{t-1} + (1 - beta1) * g_t
     v_t       = beta2 * v_{t-1} + (1 - beta2) * g_t^2
-    mhat_t    = mu_{t+1} * m_t / (1 - prod_{i=1}^{t+1} mu_i)
-                + (1 - mu_t) * g_t / (1 - prod_{i=1}^{t} mu_i)
+    mbar_t    = mu_{t+1} * m_t / (1 - prod_{i=1}^{t+1} mu_i)
+                + (1 - mu_t) * g_t / (1 - prod_{i=1}^{t} mu_i)   (look-ahead moment)
     vhat_t    = v_t / (1 - beta2^t)
-    w_t       = w_{t-1} - eta * mhat_t / (sqrt(vhat_t) + epsilon)
+    w_t       = w_{t-1} - eta * mbar_t / (sqrt(vhat_t) + epsilon)
 
 The Nesterov idea inside Adam: Adam's step is a combination of the old momentum
 beta1 m_{t-1} and the new gradient (1 - beta1) g_t. Nesterov momentum applies the momentum
@@ -23,16 +23,19 @@ Two published forms, both reachable:
   starts at beta1 / 2 and tends to beta1 (Dozat's experiments use such a schedule), while
   the average m_t itself always uses beta1. Note that ``momentum_decay=0`` does *not* give a
   constant beta1: 0.96^0 = 1, so mu_t = beta1 * (1 - 1/2) = beta1 / 2 for every t.
-* ``constant_momentum=True``: Dozat's algorithm with a constant mu_t = beta1 for all t, the
-  form usually written in overviews of the method::
+* ``constant_momentum=True``: Dozat's (2016) algorithm with a constant mu_t = beta1 for
+  all t::
 
       m_t    = beta1 * m_{t-1} + (1 - beta1) * g_t
       v_t    = beta2 * v_{t-1} + (1 - beta2) * g_t^2
-      mhat_t = beta1 * m_t / (1 - beta1^(t+1)) + (1 - beta1) * g_t / (1 - beta1^t)
+      mbar_t = beta1 * m_t / (1 - beta1^(t+1)) + (1 - beta1) * g_t / (1 - beta1^t)
       vhat_t = v_t / (1 - beta2^t)
-      w_t    = w_{t-1} - eta * mhat_t / (sqrt(vhat_t) + epsilon)
+      w_t    = w_{t-1} - eta * mbar_t / (sqrt(vhat_t) + epsilon)
 
-  ``momentum_decay`` is then ignored.
+  ``momentum_decay`` is then ignored. Ruder's overview (2016) writes a different variant,
+  beta1 * mhat_t + (1 - beta1) * g_t / (1 - beta1^t) with mhat_t = m_t / (1 - beta1^t),
+  whose look-ahead part is corrected by 1 - beta1^t instead of 1 - beta1^(t+1); it is not
+  implemented here.
 """
 
 from __future__ import annotations
@@ -84,9 +87,9 @@ def nadam(
         mu_t    = beta1                                     (constant_momentum=True)
         m_t     = beta1 * m_{t-1} + (1 - beta1) * g_t
         v_t     = beta2 * v_{t-1} + (1 - beta2) * g_t^2
-        mhat_t  = mu_{t+1} m_t / (1 - prod_{i<=t+1} mu_i) + (1 - mu_t) g_t / (1 - prod_{i<=t} mu_i)
+        mbar_t  = mu_{t+1} m_t / (1 - prod_{i<=t+1} mu_i) + (1 - mu_t) g_t / (1 - prod_{i<=t} mu_i)
         vhat_t  = v_t / (1 - beta2^t)
-        w_t     = w_{t-1} - eta * mhat_t / (sqrt(vhat_t) + epsilon)
+        w_t     = w_{t-1} - eta * mbar_t / (sqrt(vhat_t) + epsilon)
 
     ``momentum_decay=0`` gives mu_t = beta1 / 2, not beta1; use ``constant_momentum=True``
     for Dozat's constant-momentum form (then ``momentum_decay`` is ignored).

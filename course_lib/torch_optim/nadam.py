@@ -10,7 +10,7 @@ __all__ = ["NAdam"]
 
 
 class NAdam(RuleOptimizer):
-    r"""NAdam, ``torch.optim.NAdam`` (plus Dozat's constant-momentum form).
+    r"""NAdam, ``torch.optim.NAdam`` (plus Dozat's algorithm with constant momentum).
 
     For every parameter ``w`` with gradient ``g``, at step ``t`` (``t = 1`` first)::
 
@@ -26,8 +26,9 @@ class NAdam(RuleOptimizer):
 
     The bracket is a Nesterov look-ahead: the next step's momentum ``mu_{t+1} m_t`` is used
     now, alongside the current gradient. ``momentum_decay`` (``psi``) gives the slowly
-    increasing momentum schedule of Dozat's paper and torch. With ``constant_momentum=True``
-    (the Dozat 2016 / Keras form, not a torch option; ``psi`` is then ignored) ``P_t =
+    increasing momentum schedule of Dozat's paper, torch and Keras. With
+    ``constant_momentum=True`` (Dozat's 2016 algorithm with every mu_t = beta1; an option of
+    neither torch nor Keras, which both use the schedule; ``psi`` is then ignored) ``P_t =
     beta1^t`` and the update reads::
 
         w <- w - eta * [ (1 - beta1) / (1 - beta1^t) * g

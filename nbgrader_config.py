@@ -94,9 +94,10 @@ c.ExportApp.plugin_class = "nbgrader.plugins.export.CsvExportPlugin"
 # A plain `nbgrader export` would write grades.csv into the working folder (the repository
 # root, which git does not ignore: students' grades in a commit). grading/ is ignored.
 c.CsvExportPlugin.to = os.path.join(_here, "grading", "grades.csv")
-# LMS zip: put the downloaded zip(s) in grading/downloaded/<id>/archive/, then
-# `nbgrader zip_collect <id>` extracts them and copies each notebook to
-# grading/submitted/<student_id>/<id>/<id>.ipynb.  File names inside the zip must look like
-# "<student_id>_<id>.ipynb" (a student id without "_", e.g. "jdoe42_a1_gradient_descent.ipynb").
+# LMS archive: put the downloaded zip(s) in grading/downloaded/<id>/archive/, then
+# `tools/grade.py zip-collect <id>` (nbgrader zip_collect) extracts them and copies each
+# notebook to grading/submitted/<student_id>/<id>/<id>.ipynb. The student id comes from the
+# download naming of Canvas, Moodle or Blackboard, or "<student_id>_<id>.ipynb"
+# (course_lib/grading/collect.py lists them).
 c.ZipCollectApp.downloaded_directory = os.path.join("grading", "downloaded")
-c.FileNameCollectorPlugin.named_regexp = r"^(?:.*/)?(?P<student_id>[^_/]+)_(?P<file_id>a\d_\w+\.ipynb)$"
+c.ZipCollectApp.collector_plugin = "course_lib.grading.collect.LmsCollector"

@@ -412,3 +412,30 @@ def test_plain_nbgrader_export_writes_into_the_ignored_grading_folder():
     assert to == ROOT / "grading" / "grades.csv"
     ignored = subprocess.run(["git", "check-ignore", "-q", str(to)], cwd=ROOT)
     assert ignored.returncode == 0, "grading/grades.csv must be ignored by git"
+
+
+def test_zip_collect_reads_canvas_moodle_blackboard_and_course_names(tmp_path, capsys):
+    import zipfile
+
+    aid = "a5_batchnorm"
+    release, _ = pipeline.setup_course(aid, tmp_path)
+    with pytest.raises(SystemExit, match="no .zip in"):
+        pipeline.zip_collect(aid, tmp_path)
+    archive = tmp_path / "grading" / "downloaded" / aid / "archive"
+    archive.mkdir(parents=True)
+    names = {  # file in the archive -> the student nbgrader must file it under
+        f"doejane_12345_67890_{aid}.ipynb": "12345",                      # Canvas
+        f"smithbo_LATE_222_333_{aid}-1.ipynb": "222",                     # Canvas, late
+        f"Jane Doe_4321_assignsubmission_file_/Copy of {aid}.ipynb": "jane_doe",  # Moodle
+        f"A5 Batch norm_kim_attempt_2026-12-01-10-11-12_{aid}.ipynb": "kim",   # Blackboard
+        f"j_doe_{aid}.ipynb": "j_doe",                                    # the course's own
+        "notes.ipynb": None,
+    }
+    with zipfile.ZipFile(archive / "lms.zip", "w") as z:
+        for name in names:
+            z.writestr(name, nbformat.writes(nbformat.from_dict(release)))
+    assert dict(pipeline.zip_collect(aid, tmp_path)) == names
+    for student in filter(None, names.values()):
+        assert (tmp_path / "grading" / "submitted" / student / aid / f"{aid}.ipynb").is_file()
+    stamp = tmp_path / "grading" / "submitted" / "kim" / aid / "timestamp.txt"
+    assert stamp.read_text().startswith("2026-12-01 10:11:12")

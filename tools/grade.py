@@ -275,9 +275,31 @@ def grade(aid: str, root: Path = ROOT, csv: Path | None = None, jobs: int = 1) -
     return csv
 
 
-def zip_collect(aid: str, root: Path = ROOT) -> None:
-    """``nbgrader zip_collect``: grading/downloaded/<aid>/archive/*.zip -> grading/submitted/."""
+def zip_collect(aid: str, root: Path = ROOT) -> list[tuple[str, str | None]]:
+    """``nbgrader zip_collect``: grading/downloaded/<aid>/archive/*.zip -> grading/submitted/.
+
+    Returns (file in the archive, student id or None when skipped) for every notebook, as
+    the collector (``course_lib.grading.collect``) reads their names, so that the command
+    can say which files it took and which it left. No archive at all is an error.
+    """
+    import zipfile
+
+    from course_lib.grading.collect import identify
+
+    archive = root / "grading" / "downloaded" / aid / "archive"
+    archives = sorted(archive.glob("*.zip")) if archive.is_dir() else []
+    if not archives:
+        raise SystemExit(f"zip-collect {aid}: no .zip in {archive}: put the archive that "
+                         "your LMS's 'download all submissions' gives there first")
+    files = []
+    for path in archives:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                if name.endswith(".ipynb") and not name.startswith("__MACOSX/"):
+                    found = identify(name, aid)
+                    files.append((name, found and found["student_id"]))
     nbgrader("zip_collect", aid, "--force", root=root)
+    return files
 
 
 def assignment_id(text: str) -> str:
@@ -312,8 +334,17 @@ def main(argv=None) -> int:
             return 1
         print("assignments/ is up to date")
     elif args.cmd == "zip-collect":
-        zip_collect(args.id)
-        print(f"collected into {ROOT / 'grading' / 'submitted'}/<student>/{args.id}/")
+        files = zip_collect(args.id)
+        taken = [(f, who) for f, who in files if who]
+        for name, who in taken:
+            print(f"collected  {name}  ->  {who}")
+        for name, who in files:
+            if not who:
+                print(f"SKIPPED    {name}  (its name matches no known LMS naming; see "
+                      "course_lib/grading/collect.py)")
+        print(f"{len(taken)} notebook(s) collected into "
+              f"{ROOT / 'grading' / 'submitted'}/<student>/{args.id}/, "
+              f"{len(files) - len(taken)} skipped")
     elif args.cmd == "grade":
         if args.jobs < 1:
             ap.error(f"--jobs must be a positive integer, got {args.jobs}")

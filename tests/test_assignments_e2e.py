@@ -439,3 +439,17 @@ def test_zip_collect_reads_canvas_moodle_blackboard_and_course_names(tmp_path, c
         assert (tmp_path / "grading" / "submitted" / student / aid / f"{aid}.ipynb").is_file()
     stamp = tmp_path / "grading" / "submitted" / "kim" / aid / "timestamp.txt"
     assert stamp.read_text().startswith("2026-12-01 10:11:12")
+
+
+def test_points_on_a_test_cell_are_refused(tmp_path, monkeypatch):
+    # The points of a test cell live in the grading module's CHECKS alone; a :points: in
+    # the .md would otherwise be silently ignored.
+    aid = "a4_adam_family"
+    (tmp_path / aid).mkdir()
+    md = (ROOT / "solutions" / aid / f"{aid}.md").read_text(encoding="utf-8")
+    changed = re.sub(r"(:nbgrader: tests\n)", r"\1:points: 5\n", md, count=1)
+    assert changed != md, "found no test cell to change"
+    (tmp_path / aid / f"{aid}.md").write_text(changed, encoding="utf-8")
+    monkeypatch.setattr(build_solutions, "SOLUTIONS", tmp_path)
+    with pytest.raises(ValueError, match=r":points: is only for 'manual' answer cells"):
+        build_solutions.build(aid)

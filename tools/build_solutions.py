@@ -88,6 +88,11 @@ def build(aid: str) -> nbformat.NotebookNode:
         where = f"{md.name}, cell {i + 1}"
         if kind is not None and kind not in KINDS:
             raise ValueError(f"{where}: nbgrader option must be one of {KINDS}, got {kind!r}")
+        if points is not None and kind != "manual":
+            # One source of truth: a test cell's points are CHECKS in the grading module.
+            raise ValueError(
+                f"{where}: :points: is only for 'manual' answer cells; the points of test "
+                f"cells come from CHECKS in course_lib/grading/{aid}.py")
         source = cell.source
         if kind == "solution":
             if cell.cell_type != "code":

@@ -131,16 +131,18 @@ MAX_CODE_LINE = 88
 
 
 def _fenced_code_lines(markdown: str) -> list[str]:
-    """Lines inside ``` / ~~~ code fences of a markdown cell (not MyST directives like
-    ```{exercise}, whose bodies are prose)."""
-    lines, fence = [], None
+    """Lines inside ``` / ~~~ code fences of a markdown cell. MyST directive fences
+    (```{exercise}, ````{solution-start} ... ````) hold prose, not code, but must be
+    tracked so that their closing fence is not taken for the opening of a code block."""
+    lines, open_fences = [], []  # (marker, holds code) of every fence still open
     for line in markdown.splitlines():
         m = re.match(r"^\s*(`{3,}|~{3,})(.*)$", line)
-        if m and fence is None and not m.group(2).strip().startswith("{"):
-            fence = m.group(1)
-        elif m and fence == m.group(1) and not m.group(2).strip():
-            fence = None
-        elif fence is not None:
+        in_code = bool(open_fences) and open_fences[-1][1]
+        if m and open_fences and m.group(1) == open_fences[-1][0] and not m.group(2).strip():
+            open_fences.pop()
+        elif m and not in_code:
+            open_fences.append((m.group(1), not m.group(2).strip().startswith("{")))
+        elif in_code:
             lines.append(line)
     return lines
 

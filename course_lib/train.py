@@ -126,6 +126,7 @@ def fit(
     restore_best=True,
     progress=None,
     callback=None,
+    drop_last=False,
 ):
     r"""Train ``model`` in place with the update rule ``rule``; return a :class:`History`.
 
@@ -137,7 +138,7 @@ def fit(
     X_val, y_val : optional validation data (both or neither)
     epochs : maximum number of passes over the training set (>= 1)
     batch_size : examples per mini-batch, B (>= 1); the last batch of an epoch keeps the
-        n mod B leftover examples
+        n mod B leftover examples, unless ``drop_last``
     seed : seed of ``np.random.default_rng`` that draws each epoch's permutation
     patience : None (no early stopping) or int >= 1: stop after ``patience`` consecutive
         epochs without improvement of ``monitor``; needs validation data
@@ -150,6 +151,10 @@ def fit(
         terminal and the environment variable CI is unset
     callback : optional ``callback(epoch, history, model)`` called after each epoch's
         history entry; returning True stops training after that epoch
+    drop_last : skip each epoch's last mini-batch when it has fewer than B examples (as
+        ``torch.utils.data.DataLoader(drop_last=True)``). A model with batch norm cannot
+        train on a batch of one example (its variance is 0), so with batch norm and
+        n mod B = 1 either ``drop_last=True`` or another ``batch_size`` is required.
 
     The model's parameters are replaced by new arrays at every step (the rule is pure);
     batch-norm running statistics are updated by the training-mode forward passes.
@@ -175,8 +180,19 @@ def fit(
         raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable(epoch, history, model) or None, got {callback!r}")
+    if not isinstance(drop_last, (bool, np.bool_)):
+        raise TypeError(f"drop_last must be True or False, got {drop_last!r}")
 
     n = X_train.shape[0]
+    if getattr(model, "bn_params", None) and n % batch_size == 1 and not drop_last:
+        raise ValueError(
+            f"batch_size={batch_size} leaves a last mini-batch of 1 example in every epoch "
+            f"(n = {n} training examples), and batch norm needs at least 2 per batch in "
+            "training mode: pass drop_last=True or choose another batch_size")
+    if drop_last and n < batch_size:
+        raise ValueError(f"drop_last=True with batch_size={batch_size} > n = {n} leaves no "
+                         "mini-batch to train on")
+    stop_at = n - n % batch_size if drop_last else n
     rng = np.random.default_rng(seed)
     states = {name: rule.init(w) for name, w in model.params.items()}
     history = History()
@@ -193,7 +209,7 @@ def fit(
             history.lr.append(_lr_at(rule, steps))
             order = rng.permutation(n)
             batch_losses = []
-            for lo in range(0, n, batch_size):
+            for lo in range(0, stop_at, batch_size):
                 idx = order[lo : lo + batch_size]
                 loss, grads = model.loss(X_train[idx], y_train[idx], mode="train")
                 batch_losses.append(loss)

@@ -265,3 +265,23 @@ def test_float32_training_stays_float32():
     hist = fit(model, optim.sgd(lr=0.1), X.astype(np.float32), y, epochs=2)
     assert all(v.dtype == np.float32 for v in model.state_dict().values())
     assert np.isfinite(hist.train_loss).all()
+
+
+def test_drop_last_skips_the_short_batch_and_batch_norm_asks_for_it():
+    X, y = toy_problem(n=50)
+    model = RecordingMLP([6, 5, 3], seed=1)
+    fit(model, optim.sgd(lr=0.01), X, y, epochs=2, batch_size=7, seed=4, drop_last=True)
+    assert [len(b) for b in model.batches] == [7] * 14  # 50 = 7 * 7 + 1: the 1 is skipped
+    seen = np.concatenate(model.batches[:7])
+    assert len(set(seen.tolist())) == 49
+    # With batch norm, a last batch of one example cannot be normalised: a clear error
+    # before any training, unless drop_last (digits with B = 2 or 7 hit this).
+    bn = MLP([6, 5, 3], batchnorm=True, seed=1)
+    with pytest.raises(ValueError, match=r"last mini-batch of 1 example.*drop_last=True"):
+        fit(bn, optim.sgd(lr=0.01), X, y, epochs=1, batch_size=7)
+    hist = fit(bn, optim.sgd(lr=0.01), X, y, epochs=1, batch_size=7, drop_last=True)
+    assert np.isfinite(hist.train_loss[-1])
+    with pytest.raises(TypeError, match="drop_last"):
+        fit(bn, optim.sgd(lr=0.01), X, y, batch_size=7, drop_last="yes")
+    with pytest.raises(ValueError, match="no mini-batch"):
+        fit(MLP([6, 5, 3]), optim.sgd(lr=0.01), X, y, batch_size=64, drop_last=True)

@@ -338,14 +338,15 @@ def test_release_opens_in_colab_and_installs_course_lib(aid):
     exists in the repository) and a locked cell that installs course_lib on Colab."""
     nb = nbformat.read(ROOT / "assignments" / aid / f"{aid}.ipynb", as_version=4)
     badge, setup = nb.cells[0], nb.cells[1]
-    prefix = ("https://colab.research.google.com/github/opt4dl/optimization-for-deep-learning/"
-              "blob/main/")
+    import repository  # tools/ is on the path: the one repository setting
+
+    prefix = repository.colab_url("")
     links = re.findall(r"\]\((https://colab\.research\.google\.com/github/[^)]+)\)", badge.source)
     assert badge.cell_type == "markdown" and len(links) == 1 and links[0].startswith(prefix)
     assert (ROOT / links[0][len(prefix):]) == ROOT / "assignments" / aid / f"{aid}.ipynb"
     assert "File > Download" in badge.source
     assert setup.cell_type == "code" and '"google.colab" in sys.modules' in setup.source
-    assert "course_lib @ git+" in setup.source
+    assert f'"{repository.install_spec()}"' in setup.source
     assert all(c.metadata["nbgrader"]["locked"] for c in (badge, setup))
 
 

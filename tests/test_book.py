@@ -25,10 +25,15 @@ import yaml
 pytestmark = pytest.mark.xdist_group("book")
 
 ROOT = Path(__file__).resolve().parents[1]
-REPO_URL = "https://github.com/opt4dl/optimization-for-deep-learning"
-COLAB_PREFIX = ("https://colab.research.google.com/github/opt4dl/"
-                "optimization-for-deep-learning/blob/main/")
-INSTALL_SPEC = "course_lib @ git+" + REPO_URL
+# The one repository setting (_config.yml) and the release (course_lib.__version__), read
+# here directly rather than through tools/repository.py, which writes the places they feed.
+_REPOSITORY = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]
+REPO_URL = _REPOSITORY["url"]
+RELEASE_TAG = "v" + re.search(r'__version__ = "([^"]+)"',
+                              (ROOT / "course_lib" / "__init__.py").read_text()).group(1)
+COLAB_PREFIX = (REPO_URL.replace("https://github.com/", "https://colab.research.google.com/github/")
+                + f"/blob/{_REPOSITORY['branch']}/")
+INSTALL_SPEC = f"course_lib @ git+{REPO_URL}@{RELEASE_TAG}"
 
 
 def _load_sync_tool():
@@ -265,7 +270,8 @@ def test_mathjax_is_served_by_the_site(built_book, page):
     html_path = built_book / "html" / f"{page}.html"
     text = html_path.read_text(encoding="utf-8")
     sources = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', text, flags=re.I)
-    assert sources, f"{page} loads no MathJax"
+    if 'class="math' in text:  # Sphinx loads MathJax only on pages with maths
+        assert sources, f"{page} has maths but loads no MathJax"
     for src in sources:
         assert not re.match(r"(https?:)?//", src), f"{page} loads MathJax from {src}"
         assert (html_path.parent / src).resolve().is_file(), f"{page}: {src} is missing"
@@ -311,6 +317,7 @@ def browser(built_book):
 
     spec = importlib.util.spec_from_file_location("browser", ROOT / "tools" / "browser.py")
     tool = importlib.util.module_from_spec(spec)
+    sys.modules["browser"] = tool  # its dataclasses look their module up by name
     spec.loader.exec_module(tool)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler,
                                 directory=str(built_book / "html"))
@@ -353,3 +360,27 @@ def test_page_renders_in_a_browser(browser, page):
     assert not seen["brokenImages"], f"{page}: images did not load: {seen['brokenImages']}"
     if page in CHAPTERS:
         assert seen["math"] > 0, f"{page}: no typeset maths found at all"
+
+
+def test_every_place_names_the_one_repository_and_release():
+    # Install cells and Colab links anywhere in the tracked files (chapters, assignments,
+    # solutions, README, intro, tools) are derived from _config.yml and the version.
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    wrong = []
+    for name in tracked:
+        path = ROOT / name
+        if path.suffix not in (".md", ".ipynb", ".py", ".yml", ".txt") or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for spec in re.findall(r"course_lib @ git\+https://github\.com/[\w./@-]+", text):
+            if spec != INSTALL_SPEC:
+                wrong.append(f"{name}: {spec}")
+        for link in re.findall(r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/"
+                               r"blob/[\w.-]+/", text):
+            if link != COLAB_PREFIX:
+                wrong.append(f"{name}: {link}")
+    assert not wrong, f"not derived from _config.yml (tools/repository.py --write): {wrong[:5]}"
+    check = subprocess.run([sys.executable, str(ROOT / "tools" / "repository.py"), "--check"],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout

@@ -23,17 +23,20 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import repository  # noqa: E402  (tools/ is not a package)
+
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
 
-COLAB_CELL = '''import sys, subprocess
+# The repository and the release come from _config.yml and course_lib (tools/repository.py).
+COLAB_CELL = f'''import sys, subprocess
 if "google.colab" in sys.modules:  # on Colab: install the course's library first
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "course_lib @ git+https://github.com/opt4dl/optimization-for-deep-learning"],
+                    "{repository.install_spec()}"],
                    check=True)'''
 
-COLAB_URL = ("https://colab.research.google.com/github/opt4dl/optimization-for-deep-learning/"
-             "blob/main/assignments/{aid}/{aid}.ipynb")
+COLAB_URL = repository.colab_url("assignments/{aid}/{aid}.ipynb")
 
 # Students mostly work in Colab: how to open the notebook there and how to hand it in.
 BADGE_CELL = """[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})

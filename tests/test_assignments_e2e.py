@@ -29,16 +29,15 @@ import sys
 import time
 from pathlib import Path
 
+import build_solutions  # tools/ is on sys.path (conftest.py)
+import grade as pipeline
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
+from course_lib.grading import core
+from course_lib.grading.nbgrader_ext import BEGIN as HIDDEN_BEGIN
 
-import build_solutions  # noqa: E402
-import grade as pipeline  # noqa: E402
-from course_lib.grading import core  # noqa: E402
-from course_lib.grading.nbgrader_ext import BEGIN as HIDDEN_BEGIN  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 IDS = build_solutions.assignment_ids()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fcntl
 import html
-import importlib.util
 import json
 import os
 import re
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import sync_notebooks
 import yaml
 
 # One xdist worker takes every book test, so the build is not waited on by both workers.
@@ -34,14 +34,6 @@ RELEASE_TAG = "v" + re.search(r'__version__ = "([^"]+)"',
 COLAB_PREFIX = (REPO_URL.replace("https://github.com/", "https://colab.research.google.com/github/")
                 + f"/blob/{_REPOSITORY['branch']}/")
 INSTALL_SPEC = f"course_lib @ git+{REPO_URL}@{RELEASE_TAG}"
-
-
-def _load_sync_tool():
-    spec = importlib.util.spec_from_file_location("sync_notebooks",
-                                                  ROOT / "tools" / "sync_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def toc_entries() -> list[str]:
@@ -92,7 +84,7 @@ def test_chapter_has_notebook_and_md_twin(chapter):
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_twins_in_sync(chapter):
-    sync = _load_sync_tool()
+    sync = sync_notebooks
     problems = sync.differences(ROOT / f"{chapter}.md", ROOT / f"{chapter}.ipynb")
     assert not problems, (
         f"{chapter}.ipynb is stale ({'; '.join(problems)}): "
@@ -101,7 +93,7 @@ def test_twins_in_sync(chapter):
 
 
 def test_sync_check_detects_a_stale_twin(tmp_path):
-    sync = _load_sync_tool()
+    sync = sync_notebooks
     md = ROOT / f"{CHAPTERS[0]}.md"
     nb = nbformat.read(ROOT / f"{CHAPTERS[0]}.ipynb", as_version=4)
     code = next(c for c in nb.cells if c.cell_type == "code" and "remove-cell" not in
@@ -315,10 +307,7 @@ def browser(built_book):
     import http.server
     import threading
 
-    spec = importlib.util.spec_from_file_location("browser", ROOT / "tools" / "browser.py")
-    tool = importlib.util.module_from_spec(spec)
-    sys.modules["browser"] = tool  # its dataclasses look their module up by name
-    spec.loader.exec_module(tool)
+    import browser as tool
     handler = functools.partial(http.server.SimpleHTTPRequestHandler,
                                 directory=str(built_book / "html"))
     handler.log_message = lambda *args: None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import nbformat
@@ -14,13 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("execute_book",
-                                                  ROOT / "tools" / "execute_book.py")
-    module = importlib.util.module_from_spec(spec)
-    # registered by name: the worker processes receive its functions by reference
-    sys.modules["execute_book"] = module
-    spec.loader.exec_module(module)
-    return module
+    import execute_book  # its worker processes receive its functions by reference
+
+    return execute_book
 
 
 def _notebook(path: Path, *sources: str) -> Path:

@@ -10,7 +10,6 @@ such a dependence fails here, in ``make test``.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -35,14 +34,6 @@ SENSITIVE_CHAPTERS = ["01_learning_as_optimization", "02_gradient_descent", "06_
                       "appendix_equations"]
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("reduced_simd",
-                                                  ROOT / "tools" / "reduced_simd.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_reduced_environment_really_switches_the_kernels_off():
     probe = ("import json, numpy as np, torch\n"
              "from numpy._core import _multiarray_umath as u\n"
@@ -53,7 +44,7 @@ def test_reduced_environment_really_switches_the_kernels_off():
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert seen["numpy"] == [], f"NumPy still dispatches {seen['numpy']}"
     assert seen["torch"] == "DEFAULT"
-    tool = _load_tool()
+    import reduced_simd as tool
     # On a machine with any dispatched feature, the tool must name it (else it did nothing).
     assert set(tool.dispatched_features()) <= set(
         tool.environment().get("NPY_DISABLE_CPU_FEATURES", "").split())

@@ -42,23 +42,20 @@ lock:
 	  --extra torch --extra book --extra grading --extra dev --no-emit-find-links --no-emit-index-url \
 	  $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) --upgrade --output-file $(LOCK) pyproject.toml
 
-# The grader runs student code under bubblewrap (read-only world, no network); install
-# Debian's package when it is missing and we may (root with apt), or say loudly that not.
-sandbox:
-	@command -v bwrap >/dev/null 2>&1 || { \
+# $(call debian,COMMAND,PACKAGE,WHAT BREAKS WITHOUT IT): install Debian's package when the
+# command is missing and we may (root with apt), or say loudly that not.
+debian = command -v $(1) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; \
-	  else echo "WARNING: bubblewrap (bwrap) is missing: install it (apt-get install bubblewrap);" \
-	       "without it student code runs with resource limits only."; fi; }
+	    apt-get update -qq && apt-get install -y -qq $(2) >/dev/null; \
+	  else echo "WARNING: $(1) is missing: install it (apt-get install $(2)); $(3)."; fi; }
 
-# The book tests open every page in headless Chromium (tools/browser.py): Debian's package,
-# installed like bubblewrap when it is missing and we may.
+# The grader runs student code under bubblewrap (read-only world, no network).
+sandbox:
+	@$(call debian,bwrap,bubblewrap,without it student code runs with resource limits only)
+
+# The book tests open every page in headless Chromium (tools/browser.py).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else echo "WARNING: Chromium is missing: install it (apt-get install chromium);" \
-	       "the browser tests of the book will fail without it."; fi; }
+	@$(call debian,chromium,chromium,the browser tests of the book fail without it)
 
 # Two workers; tests that share an expensive fixture (the book build, one nbgrader course
 # per assignment) are grouped so that each fixture is built once.

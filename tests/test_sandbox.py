@@ -2,6 +2,7 @@
 catalogued wrong variant fails exactly the same checks through the sandbox as in-process)."""
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import os
@@ -160,7 +161,9 @@ def test_student_errors_come_back_as_errors(sb):
     assert sb.alive and sb.lookup(["stub", "np", "nothing"]) == {
         "stub": "callable", "np": "module", "nothing": "missing"}
     assert sb.exec_cell("import sys\nsys.exit(1)", "cell 9") == "SystemExit: 1"
-    assert sb.exec_cell("%matplotlib inline\nx = 1", "magic").startswith("SyntaxError")  # runner transforms
+    # IPython syntax is parsed in the sandbox (not by the grader), and magics do nothing there
+    assert sb.exec_cell("%matplotlib inline\nfiles = !ls\nx_magic = 1", "magic") is None
+    assert sb.call("int", (1,), {}) if False else sb.lookup(["x_magic"]) == {"x_magic": "int"}
 
 
 def test_reference_modules_are_unimportable_and_poisoned(sb):
@@ -175,8 +178,8 @@ def test_reference_modules_are_unimportable_and_poisoned(sb):
 
 
 def test_isolation_with_bwrap(sb):
-    if not sandbox.bwrap_available():
-        pytest.fail("bubblewrap is not installed: apt-get install -y bubblewrap")
+    problem = sandbox.sandbox_problem()
+    assert problem is None, problem
     assert sb.isolated
     os.environ[runner.SEED_ENV] = "123"
     try:
@@ -190,11 +193,19 @@ def probe(_):
             fn(); out[what] = 'ok'
         except OSError as e:
             out[what] = type(e).__name__
-    out['solutions'] = os.listdir({str(ROOT / 'solutions')!r})
+    out['solutions'] = os.path.exists({str(ROOT / 'solutions')!r})
     out['git'] = os.path.exists({str(ROOT / '.git' / 'HEAD')!r})
     out['env'] = sorted(k for k in os.environ if 'GRADING' in k)
     out['cwd_in_repo'] = os.getcwd().startswith({str(ROOT)!r})
     out['pids'] = len([p for p in os.listdir('/proc') if p.isdigit()])
+    out['uid'] = (os.getuid(), os.getgid(), os.getgroups())
+    out['caps'] = [l.split()[1] for l in open('/proc/self/status') if l.startswith('CapEff')][0]
+    out['root'] = sorted(os.listdir('/'))
+    out['repo'] = sorted(os.listdir({str(ROOT)!r})) if os.path.isdir({str(ROOT)!r}) else []
+    out['etc'] = os.path.exists('/etc/passwd')
+    out['home'] = os.path.exists({os.path.expanduser('~')!r} + '/.bashrc')
+    out['view'] = sorted(os.listdir('/opt4dl/course_lib/grading'))
+    out['torch'] = any(os.path.isdir(p + '/torch') for p in __import__('sys').path)
     open('scratch.txt', 'w').write('ok')
     return out
 """, "cell")
@@ -202,19 +213,42 @@ def probe(_):
     finally:
         del os.environ[runner.SEED_ENV]
     assert got["write_repo"] != "ok" and got["net"] != "ok"
-    assert got["solutions"] == [] and got["git"] is False and got["env"] == []
+    assert got["solutions"] is False and got["git"] is False and got["env"] == []
     assert got["cwd_in_repo"] is False and got["pids"] <= 3
     assert not (ROOT / "HACKED").exists()
+    # an unprivileged uid with no capabilities (the host's "nobody" when grading as root)
+    assert got["uid"][:2] == (sandbox.NOBODY, sandbox.NOBODY) and got["caps"] == "0" * 16
+    # an allow-list file system: system libraries, the interpreter, the allowed packages and
+    # the student view; no checkout, no /etc, no home, no torch for a NumPy assignment
+    assert set(got["root"]) <= {"bin", "dev", "lib", "lib32", "lib64", "libx32", "opt4dl", "proc",
+                                "sbin", "tmp", "usr", *{p.split("/")[1] for p in (sys.base_prefix, str(ROOT))}}
+    # (the checkout shows only as the path to its virtualenv's allowed packages)
+    assert set(got["repo"]) <= {".venv"} and got["etc"] is False and got["home"] is False
+    assert got["view"] == ["__init__.py", "a6_drivers.py", "protocol.py", "worker.py"]
+    assert got["torch"] is False
 
 
-def test_missing_bwrap_warns_loudly(monkeypatch, capsys):
-    monkeypatch.setattr(sandbox, "bwrap_available", lambda path=None: False)
+def test_without_bwrap_student_code_is_not_run_unless_unsafe(monkeypatch, capsys):
+    real = sandbox.shutil.which
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None if name == "bwrap" else real(name))
     monkeypatch.setattr(sandbox, "_WARNED", False)
-    with pytest.warns(RuntimeWarning, match="bwrap is not available"):
-        with Sandbox(FAST) as box:
+    with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install -y bubblewrap.*--unsafe"):
+        Sandbox(FAST).start()
+    with pytest.warns(RuntimeWarning, match="without the sandbox"):
+        with Sandbox(dataclasses.replace(FAST, unsafe=True)) as box:
             assert not box.isolated
             assert box.exec_cell("x = 1", "cell") is None
-    assert "apt-get install -y bubblewrap" in capsys.readouterr().err
+    assert "UNSAFE" in capsys.readouterr().err
+
+
+def test_a_failing_bwrap_is_reported_with_its_reason(monkeypatch):
+    # e.g. namespaces not permitted in a container: bubblewrap's own message is the reason
+    monkeypatch.setattr(sandbox, "_PROBED", {})
+    monkeypatch.setattr(sandbox, "bwrap_argv", lambda *a: ["--no-such-option", "--"])
+    problem = sandbox.sandbox_problem(FAST)
+    assert problem and "could not start the sandbox" in problem and "no-such-option" in problem
+    with pytest.raises(sandbox.SandboxUnavailable, match="no-such-option"):
+        Sandbox(FAST).start()
 
 
 # ----------------------------------------------------------------------------- faults
@@ -226,16 +260,16 @@ FAULTS = {
                        "def f(x):\n    while True:\n        pass\n", "time limit"),
     "os_exit": ("import os\ndef f(x):\n    os._exit(7)\n", "exited with status 7"),
     "segfault": ("import ctypes\ndef f(x):\n    return ctypes.string_at(0)\n", "SIGSEGV"),
-    "protocol": ("import os, sys\ndef f(x):\n    os.write(int(sys.argv[3]), b'\\xff' * 64)\n    return 1\n",
+    "protocol": ("import os, sys\ndef f(x):\n    os.write(int(sys.argv[-1]), b'\\xff' * 64)\n    return 1\n",
                  "larger than the limit|protocol"),
 }
 
 
-@pytest.mark.parametrize("bwrap", [None, False], ids=["bwrap", "rlimits-only"])
+@pytest.mark.parametrize("unsafe", [False, True], ids=["bwrap", "rlimits-only"])
 @pytest.mark.parametrize("name", sorted(FAULTS))
-def test_faults_are_contained(name, bwrap):
+def test_faults_are_contained(name, unsafe):
     src, match = FAULTS[name]
-    cfg = SandboxConfig(call_timeout=1.5, cell_timeout=5.0, memory_bytes=3 << 30, use_bwrap=bwrap)
+    cfg = SandboxConfig(call_timeout=1.5, cell_timeout=5.0, memory_bytes=3 << 30, unsafe=unsafe)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         box = Sandbox(cfg).start()
@@ -307,7 +341,8 @@ def test_variants_fail_the_same_checks_through_the_sandbox(aid, tmp_path):
     rep, cfg, session = _session(aid, tmp_path)
     fns = sorted(set(module.FUNCTIONS.values()))
     pol = runner.POLICY[aid]
-    header = "import numpy as np\nimport math\nimport copy\nimport torch\nimport torch.nn.functional as F\n"
+    header = "import numpy as np\nimport math\nimport copy\n" + (
+        "import torch\nimport torch.nn.functional as F\n" if aid == "a6_training" else "")
     mismatches = []
     try:
         for fname, variants in module.VARIANTS.items():
@@ -335,16 +370,37 @@ def test_variants_fail_the_same_checks_through_the_sandbox(aid, tmp_path):
 
 
 def test_hidden_cases_depend_on_the_instructor_seed():
-    plain = np.random.default_rng(31).random(3)
-    with runner._reseeded(1):
-        one = np.random.default_rng(31).random(3)
-        assert np.array_equal(np.random.default_rng(31).random(3), one)  # reproducible
-        assert np.array_equal(np.random.default_rng(None).random(0), [])  # unseeded untouched
-    with runner._reseeded(2):
-        two = np.random.default_rng(31).random(3)
+    plain = core.case_rng(31).random(3)
+    assert np.array_equal(plain, np.random.default_rng(31).random(3))  # outside grading: the seed
+    with core.hidden_seed(1):
+        one = core.case_rng(31).random(3)
+        assert np.array_equal(core.case_rng(31).random(3), one)  # reproducible
+        torch_one = core.case_seed(4)
+    with core.hidden_seed(2):
+        two = core.case_rng(31).random(3)
+        torch_two = core.case_seed(4)
     assert not np.array_equal(one, plain) and not np.array_equal(one, two)
-    assert np.random.default_rng is runner._ORIGINAL_RNG
-    assert np.array_equal(np.random.default_rng(31).random(3), plain)
+    assert core.case_seed(4) == 4 and len({torch_one, torch_two, 4}) == 3
+    assert np.array_equal(core.case_rng(31).random(3), plain)
+
+
+@pytest.mark.parametrize("aid", core.ASSIGNMENTS)
+def test_every_hidden_case_depends_on_the_seed(aid):
+    """No hidden case of any check can be computed from the public repository: drawn with
+    two grading seeds, every hidden part's cases differ (torch seeds in a6 included)."""
+    module = importlib.import_module(f"course_lib.grading.{aid}")
+
+    def cases(seed):
+        with core.hidden_seed(seed):
+            out = {}
+            for cid in module.CHECKS:
+                out[cid] = repr([(c.args, dict(c.kwargs)) for spec in core.specs(getattr(module, f"check_{cid}_hidden"))
+                                 for c in (spec.cases() if callable(spec.cases) else spec.cases)])
+            return out
+
+    one, two = cases(1), cases(2)
+    same = [cid for cid in module.CHECKS if one[cid] == two[cid]]
+    assert same == [], f"hidden cases of {same} do not depend on the grading seed"
 
 
 def test_grading_seed_from_env_or_a_private_file(tmp_path, monkeypatch):

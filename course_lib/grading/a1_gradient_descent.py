@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Case, QuadraticGradient, Tolerance, Variant, make_check, spd_matrix
+from .core import Case, QuadraticGradient, Tolerance, Variant, case_rng, make_check, spd_matrix
 
 CHECKS = {
     "numgrad": 2,
@@ -417,7 +417,7 @@ class _Smooth:
     closure) so cases print and copy cleanly."""
 
     def __init__(self, n, seed):
-        rng = np.random.default_rng(seed)
+        rng = case_rng(seed)
         M = rng.standard_normal((n, n))
         self.B = M @ M.T / n + np.eye(n)
         self.c = rng.standard_normal(n)
@@ -431,7 +431,7 @@ class _Layer:
     """f(x) = tanh(x W) (array valued), x of shape (n, d)."""
 
     def __init__(self, d, k, seed):
-        self.W = np.random.default_rng(seed).standard_normal((d, k))
+        self.W = case_rng(seed).standard_normal((d, k))
 
     def __call__(self, x):
         return np.tanh(x @ self.W)
@@ -457,7 +457,7 @@ def _numgrad_visible():
 
 
 def _numgrad_hidden():
-    rng = np.random.default_rng(101)
+    rng = case_rng(101)
     cases = []
     for shape in [(1,), (5,), (2, 3), (3, 1, 2)]:
         n = int(np.prod(shape))
@@ -469,7 +469,7 @@ def _numgrad_hidden():
 
 
 def _numgrad_contract_cases():
-    rng = np.random.default_rng(102)
+    rng = case_rng(102)
     return [
         Case("float32 x of shape (4,), h = 1e-2",
              (_Smooth(4, 4), rng.standard_normal(4).astype(np.float32)), {"h": 1e-2}),
@@ -489,14 +489,14 @@ check_numgrad_contract, check_numgrad_contract_hidden = make_check(
 
 
 def _numgrad_array_visible():
-    rng = np.random.default_rng(201)
+    rng = case_rng(201)
     x = rng.standard_normal((2, 3))
     df = rng.standard_normal((2, 4))
     return [Case("f(x) = tanh(x W), x of shape (2, 3), df of shape (2, 4)", (_Layer(3, 4, 0), x, df))]
 
 
 def _numgrad_array_hidden():
-    rng = np.random.default_rng(202)
+    rng = case_rng(202)
     cases = []
     for n, d, k in [(1, 1, 1), (3, 2, 5), (4, 5, 2)]:
         x = rng.standard_normal((n, d))
@@ -520,7 +520,7 @@ def _rel_error_visible():
 
 
 def _rel_error_hidden():
-    rng = np.random.default_rng(301)
+    rng = case_rng(301)
     cases = []
     for shape in [(7,), (3, 4)]:
         a = rng.standard_normal(shape)
@@ -537,7 +537,7 @@ check_rel_error, check_rel_error_hidden = make_check(
 
 
 def _gd_problem(n, kappa, seed):
-    rng = np.random.default_rng(seed)
+    rng = case_rng(seed)
     A = spd_matrix(n, kappa, rng)
     b = rng.standard_normal(n)
     return QuadraticGradient(A, b), rng.standard_normal(n), 1.0 / kappa
@@ -605,7 +605,7 @@ def _sweep_visible():
 
 
 def _sweep_hidden():
-    rng = np.random.default_rng(401)
+    rng = case_rng(401)
     A = spd_matrix(3, 20.0, rng)
     L = float(np.max(np.linalg.eigvalsh(A)))
     lrs = [0.5 / L, 1.0 / L, 1.9 / L, 2.1 / L]
@@ -626,7 +626,7 @@ def _stable_visible():
 
 
 def _stable_hidden():
-    rng = np.random.default_rng(501)
+    rng = case_rng(501)
     R = _rot(0.6)
     return [
         Case("A = R diag(1, 10) R^T, rotated by 0.6 rad", (R @ np.diag([1.0, 10.0]) @ R.T,)),

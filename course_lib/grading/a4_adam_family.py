@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from .core import Case, Tolerance, Variant, make_check
+from .core import Case, Tolerance, Variant, case_rng, combine, make_check
 
 __all__ = [
     "CHECKS",
@@ -635,7 +635,7 @@ def _visible_cases(name):
 
 
 def _hidden_cases(name, seed):
-    rng = np.random.default_rng(seed)
+    rng = case_rng(seed)
     cases = []
     for n, shape, shrinking in [(1, (1,), False), (2, (5,), False), (7, (3, 4), True),
                                 (20, (2, 3, 2), False), (12, (6,), True)]:
@@ -670,11 +670,7 @@ def _step_checks(name, what, seed):
     hidden32, _ = make_check(label, _REFERENCE[name], lambda: [c for c in _hidden_cases(name, seed) if "float32" in c.label],
                              (), tol=F32, check_dtype=True, **common)
 
-    def check_hidden(fn):
-        hidden64(fn)
-        hidden32(fn)
-
-    return visible, check_hidden
+    return visible, combine((None, hidden64), (None, hidden32))[1]
 
 
 check_adamax_state, check_adamax_state_hidden = _step_checks("adamax_step", "state", 4101)
@@ -702,7 +698,7 @@ def _sgdr_visible():
 
 
 def _sgdr_hidden(seed=4109):
-    rng = np.random.default_rng(seed)
+    rng = case_rng(seed)
     rows = []
     for T_0, T_mult in ((1, 1), (1, 2), (3, 3), (7, 1), (4, 2), (10, 2)):
         lr = float(10 ** rng.uniform(-3, 0))
@@ -727,7 +723,7 @@ def _warmup_visible():
 
 
 def _warmup_hidden(seed=4110):
-    rng = np.random.default_rng(seed)
+    rng = case_rng(seed)
     rows = []
     for warmup in (1, 2, 10, 4000):
         lr = float(10 ** rng.uniform(-4, -1))

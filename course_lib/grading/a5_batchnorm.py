@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Case, Tolerance, Variant, make_check
+from .core import Case, Tolerance, Variant, case_rng, combine, make_check
 
 __all__ = [
     "CHECKS",
@@ -459,7 +459,7 @@ def _fmt(p):
 def _train_visible():
     x = np.array([[1.0, 2.0, -1.0], [3.0, 0.0, 0.5], [2.0, -2.0, 4.0], [0.0, 1.0, 2.5]])
     gamma, beta = np.array([1.0, 2.0, 0.5]), np.array([0.0, -1.0, 0.3])
-    rng = np.random.default_rng(50)
+    rng = case_rng(50)
     p1 = {"mode": "train"}
     p2 = _bn_param("train", rng, 3, momentum=0.3, eps=1e-3)
     return [Case(f"x of shape (4, 3), {_fmt(p1)}", (x, gamma, beta, p1)),
@@ -467,7 +467,7 @@ def _train_visible():
 
 
 def _train_hidden(dtype_cases=True):
-    rng = np.random.default_rng(5101)
+    rng = case_rng(5101)
     cases = []
     for n, d, extra, given in [(2, 1, {}, False), (5, 4, {"momentum": 0.5}, True),
                                (32, 7, {"eps": 1e-2, "momentum": 0.01}, True), (3, 10, {}, False),
@@ -479,7 +479,7 @@ def _train_hidden(dtype_cases=True):
 
 
 def _float32_train():
-    rng = np.random.default_rng(5102)
+    rng = case_rng(5102)
     x, gamma, beta = _data(rng, 16, 5, np.float32)
     p = _bn_param("train", rng, 5, np.float32, momentum=0.2)
     return [Case(f"float32 x of shape {x.shape}, {_fmt(p)}", (x, gamma, beta, p))]
@@ -493,7 +493,7 @@ def _eval_visible():
 
 
 def _eval_hidden():
-    rng = np.random.default_rng(5103)
+    rng = case_rng(5103)
     cases = []
     for n, d, extra in [(1, 3, {}), (6, 4, {"eps": 1e-2}), (20, 2, {"momentum": 0.5})]:
         x, gamma, beta = _data(rng, n, d)
@@ -507,28 +507,15 @@ def _eval_hidden():
 
 
 def _float32_eval():
-    rng = np.random.default_rng(5104)
+    rng = case_rng(5104)
     x, gamma, beta = _data(rng, 6, 3, np.float32)
     p = _bn_param("eval", rng, 3, np.float32)
     return [Case(f"float32 x of shape {x.shape}, {_fmt(p)}", (x, gamma, beta, p))]
 
 
-def _combine(*pairs):
-    """Join (visible, hidden) check pairs of one check id run on different case sets."""
-    def visible(fn):
-        for pair in pairs:
-            pair[0](fn)
-
-    def hidden(fn):
-        for pair in pairs:
-            pair[1](fn)
-
-    return visible, hidden
-
-
 def _forward_check(label, select, visible, hidden, float32):
     kw = dict(variants=VARIANTS["batchnorm_forward"], select=select, driver=_bn_drive)
-    return _combine(
+    return combine(
         make_check(label, batchnorm_forward, visible, hidden, tol=F64, **kw),
         make_check(label, batchnorm_forward, (), float32, tol=F32, check_dtype=True, **kw),
     )
@@ -561,7 +548,7 @@ def _ln_backward_drive(fn, x, gamma, beta, dout, eps=1e-5):
 
 
 def _backward_cases(seed, shapes, dtype=np.float64):
-    rng = np.random.default_rng(seed)
+    rng = case_rng(seed)
     cases = []
     for n, d, eps in shapes:
         x, gamma, beta = _data(rng, n, d, dtype)
@@ -573,7 +560,7 @@ def _backward_cases(seed, shapes, dtype=np.float64):
 
 def _backward_check(label, reference, drive, variants, select, seed):
     kw = dict(variants=variants, select=select, driver=drive)
-    return _combine(
+    return combine(
         make_check(label, reference, lambda: _backward_cases(seed, [(4, 3, 1e-5)]),
                    lambda: _backward_cases(seed + 1, [(2, 2, 1e-5), (7, 5, 1e-2), (30, 4, 1e-5), (3, 9, 1e-5)]),
                    tol=F64, **kw),
@@ -602,7 +589,7 @@ check_ln_backward, check_ln_backward_hidden = _backward_check(
 
 
 def _ln_cases(seed, shapes, dtype=np.float64):
-    rng = np.random.default_rng(seed)
+    rng = case_rng(seed)
     cases = []
     for n, d, param in shapes:
         x, gamma, beta = _data(rng, n, d, dtype)
@@ -614,7 +601,7 @@ def _pick_ln(out):
     return {"out": out[0], "cache['x_hat']": out[1]["x_hat"], "cache['std']": out[1]["std"]}
 
 
-check_ln_forward, check_ln_forward_hidden = _combine(
+check_ln_forward, check_ln_forward_hidden = combine(
     make_check("layernorm_forward", layernorm_forward,
                lambda: _ln_cases(5401, [(4, 3, {})]),
                lambda: _ln_cases(5402, [(1, 5, {}), (6, 2, {"eps": 1e-2}), (20, 8, {}), (3, 30, {})]),

@@ -23,7 +23,6 @@ Everything is graded on the CPU with small synthetic tensors; nothing downloads.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 
@@ -36,7 +35,8 @@ require_torch("Assignment a6 (course_lib.grading.a6_training)")
 import torch  # noqa: E402  (after the check: a clear error first)
 import torch.nn.functional as F
 
-from .core import Case, CheckFailed, Tolerance, Variant, make_check
+from .a6_drivers import DRIVERS  # the harness that also runs in the sandbox
+from .core import Case, Tolerance, Variant, case_rng, case_seed, make_check
 
 __all__ = [
     "CHECKS",
@@ -592,25 +592,6 @@ VARIANTS = {
 # Checks
 # ----------------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def _single_thread():
-    """Tiny tensors: one thread is fastest, and avoids OpenMP stalls on a busy machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
-def _one_thread(driver):
-    def run(*args, **kwargs):
-        with _single_thread():
-            return driver(*args, **kwargs)
-
-    run.__doc__ = driver.__doc__
-    return run
-
 
 # -- the early-stopping rule
 
@@ -630,7 +611,7 @@ def _es_visible():
 
 
 def _es_hidden():
-    rng = np.random.default_rng(6101)
+    rng = case_rng(6101)
     rows = [
         ([0.5], 1, 0.0),
         ([1.0, 1.0], 1, 0.0),
@@ -654,51 +635,12 @@ check_es_rule, check_es_rule_hidden = make_check(
 # -- the training loop with restore
 
 
-def _small_bn_model(seed):
-    torch.manual_seed(seed)
-    return torch.nn.Sequential(
-        torch.nn.Linear(3, 5), torch.nn.BatchNorm1d(5), torch.nn.ReLU(), torch.nn.Linear(5, 2)
-    ).double()
-
-
-def _state_as_numpy(model):
-    return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
-
-
-def _loop_drive(fn, seed, script, max_epochs, patience, min_delta):
-    """Run fn on a small batch-norm model whose validation losses follow ``script``; every
-    epoch changes the parameters and the running statistics in place."""
-    model = _small_bn_model(seed)
-    gen = torch.Generator().manual_seed(seed + 1)
-    X = torch.randn(12, 3, generator=gen, dtype=torch.float64)
-    y = torch.randint(0, 2, (12,), generator=gen)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    calls = {"train": 0, "validate": 0}
-
-    def train_one_epoch(m):
-        calls["train"] += 1
-        m.train()
-        opt.zero_grad()
-        F.cross_entropy(m(X + calls["train"]), y).backward()
-        opt.step()
-
-    def validate(m):
-        if calls["validate"] >= len(script):
-            raise RuntimeError(f"validate was called more than max_epochs = {len(script)} times")
-        calls["validate"] += 1
-        return script[calls["validate"] - 1]
-
-    stop, best, losses = fn(model, train_one_epoch, validate, max_epochs, patience, min_delta)
-    return {"epochs": {"stop_epoch": stop, "best_epoch": best, "val_losses": [float(v) for v in losses]},
-            "state": _state_as_numpy(model)}
-
-
 def _loop_cases(rows):
     cases = []
     for seed, script, patience, min_delta in rows:
         cases.append(Case(
             f"validation losses {script}, max_epochs={len(script)}, patience={patience}, min_delta={min_delta}",
-            (seed, script, len(script), patience, min_delta)))
+            (case_seed(seed), script, len(script), patience, min_delta)))
     return cases
 
 
@@ -710,7 +652,7 @@ def _loop_visible():
 
 
 def _loop_hidden():
-    rng = np.random.default_rng(6201)
+    rng = case_rng(6201)
     rows = [
         (2, [0.5, 0.6], 1, 0.0),
         (3, [1.0, 0.9, 0.85, 0.84, 0.83, 0.6, 0.9, 0.95, 0.97], 3, 0.05),
@@ -735,100 +677,18 @@ def _pick(key):
 
 check_es_loop_epochs, check_es_loop_epochs_hidden = make_check(
     "train_with_early_stopping (epochs and losses)", train_with_early_stopping, _loop_visible, _loop_hidden,
-    variants=VARIANTS["train_with_early_stopping"], select=_pick("epochs"), driver=_one_thread(_loop_drive), tol=EXACT)
+    variants=VARIANTS["train_with_early_stopping"], select=_pick("epochs"), driver=DRIVERS["es_loop"], tol=EXACT)
 check_es_loop_restore, check_es_loop_restore_hidden = make_check(
     "train_with_early_stopping (restored model state)", train_with_early_stopping, _loop_visible, _loop_hidden,
-    variants=VARIANTS["train_with_early_stopping"], select=_pick("state"), driver=_one_thread(_loop_drive), tol=EXACT)
+    variants=VARIANTS["train_with_early_stopping"], select=_pick("state"), driver=DRIVERS["es_loop"], tol=EXACT)
 
 
 # -- the Adam optimizer class
 
 
-@contextlib.contextmanager
-def _no_library_adam():
-    """While the submission runs, torch's and course_lib's Adam refuse to step: the graded
-    class must compute the update itself rather than delegate to a reference."""
-    import torch.optim.adam as adam_module
-
-    def refuse(*args, **kwargs):
-        raise CheckFailed("Adam must compute its update itself; it may not call torch.optim.Adam "
-                          "(or another library's Adam) inside step()")
-
-    targets = [(adam_module, "adam"), (torch.optim.Adam, "step"), (torch.optim.AdamW, "step")]
-    functional = getattr(torch.optim, "_functional", None)
-    if functional is not None and hasattr(functional, "adam"):
-        targets.append((functional, "adam"))
-    try:
-        from course_lib import torch_optim
-        targets += [(getattr(torch_optim, name), "step") for name in ("Adam", "AdamW", "AMSGrad")
-                    if hasattr(torch_optim, name)]
-    except Exception:  # noqa: BLE001 - without that module there is nothing to guard
-        pass
-    # Subclasses that inherit step() are covered by patching the class that defines it.
-    saved = [(obj, attr, vars(obj)[attr]) for obj, attr in targets if attr in vars(obj)]
-    try:
-        for obj, attr, _ in saved:
-            setattr(obj, attr, refuse)
-        yield
-    finally:
-        for obj, attr, value in saved:
-            setattr(obj, attr, value)
-
-
-def _adam_model(seed):
-    torch.manual_seed(seed)
-    model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 3)).double()
-    # A parameter outside the graph: it never gets a gradient, and Adam must skip it.
-    model.register_parameter("unused", torch.nn.Parameter(torch.ones(2, dtype=torch.float64)))
-    return model
-
-
-def _adam_batches(seed, n):
-    gen = torch.Generator().manual_seed(seed + 100)
-    return [(torch.randn(8, 4, generator=gen, dtype=torch.float64) * (1 + k % 3),
-             torch.randn(8, 3, generator=gen, dtype=torch.float64)) for k in range(n)]
-
-
-def _train(opt, model, batches):
-    out = []
-    for xb, yb in batches:
-        opt.zero_grad()
-        loss = ((model[2](model[1](model[0](xb))) - yb) ** 2).mean()
-        loss.backward()
-        opt.step()
-        out.append(torch.cat([p.detach().reshape(-1) for p in model.parameters()]).numpy().copy())
-    return np.array(out)
-
-
-def _param_groups(model, groups):
-    if groups is None:
-        return model.parameters()
-    first = [model[0].weight, model[0].bias, model.unused]
-    return [dict(groups[0], params=first), dict(groups[1], params=list(model[2].parameters()))]
-
-
-@contextlib.contextmanager
-def _guard(cls):
-    if cls is torch.optim.Adam or cls is Adam:
-        yield
-        return
-    if isinstance(cls, type) and issubclass(cls, (torch.optim.Adam, torch.optim.AdamW)):
-        raise CheckFailed("Adam must subclass torch.optim.Optimizer and implement step() itself, "
-                          "not subclass torch.optim.Adam")
-    with _no_library_adam():
-        yield
-
-
-def _adam_drive(cls, seed, hp, groups, n_steps):
-    model = _adam_model(seed)
-    with _guard(cls):
-        opt = cls(_param_groups(model, groups), **hp)
-        return _train(opt, model, _adam_batches(seed, n_steps))
-
-
 def _adam_cases(rows):
     return [Case(f"{n} steps on a small float64 MLP, hyperparameters {hp}"
-                 + (f", two param groups {groups}" if groups else ""), (seed, hp, groups, n))
+                 + (f", two param groups {groups}" if groups else ""), (case_seed(seed), hp, groups, n))
             for seed, hp, groups, n in rows]
 
 
@@ -850,35 +710,12 @@ def _adam_hidden():
 
 check_adam_steps, check_adam_steps_hidden = make_check(
     "Adam (parameters after each step vs torch.optim.Adam)", torch.optim.Adam, _adam_visible, _adam_hidden,
-    variants=VARIANTS["Adam"], driver=_one_thread(_adam_drive), tol=EXACT)
-
-
-def _adam_roundtrip_drive(cls, seed, hp, n_first, n_second):
-    """Resume a run from a state_dict: the result must equal the uninterrupted run."""
-    batches = _adam_batches(seed, n_first + n_second)
-    with _guard(cls):
-        model_a = _adam_model(seed)
-        straight = _train(cls(model_a.parameters(), **hp), model_a, batches)[-1]
-        model_b = _adam_model(seed)
-        opt_b = cls(model_b.parameters(), **hp)
-        _train(opt_b, model_b, batches[:n_first])
-        saved = copy.deepcopy(opt_b.state_dict())
-        model_c = _adam_model(seed + 1)  # different initial values, overwritten just below
-        model_c.load_state_dict(model_b.state_dict())
-        opt_c = cls(model_c.parameters(), **hp)
-        opt_c.load_state_dict(saved)
-        resumed = _train(opt_c, model_c, batches[n_first:])[-1]
-    start = torch.cat([p.detach().reshape(-1) for p in _adam_model(seed).parameters()]).numpy()
-    return {
-        "resumed minus uninterrupted": resumed - straight,
-        "parameters moved by the run (1 = yes)": int(np.abs(straight - start).max() > 1e-6),
-        "parameters with saved state": len(saved.get("state", {})),
-    }
+    variants=VARIANTS["Adam"], driver=DRIVERS["adam_steps"], tol=EXACT)
 
 
 def _roundtrip_cases(rows):
     return [Case(f"{n1} steps, state_dict saved and loaded into a new optimizer, {n2} more steps; {hp}",
-                 (seed, hp, n1, n2)) for seed, hp, n1, n2 in rows]
+                 (case_seed(seed), hp, n1, n2)) for seed, hp, n1, n2 in rows]
 
 
 check_adam_state_dict, check_adam_state_dict_hidden = make_check(
@@ -886,34 +723,15 @@ check_adam_state_dict, check_adam_state_dict_hidden = make_check(
     lambda: _roundtrip_cases([(10, {"lr": 0.01}, 3, 3)]),
     lambda: _roundtrip_cases([(11, {"lr": 0.05, "betas": (0.5, 0.9), "weight_decay": 0.1}, 1, 6),
                               (12, {"lr": 0.002}, 8, 4)]),
-    variants=VARIANTS["Adam"], driver=_one_thread(_adam_roundtrip_drive), tol=Tolerance(rtol=0.0, atol=1e-13))
+    variants=VARIANTS["Adam"], driver=DRIVERS["adam_roundtrip"], tol=Tolerance(rtol=0.0, atol=1e-13))
 
 
 # -- the training epoch
 
 
-def _epoch_model(seed):
-    torch.manual_seed(seed)
-    return torch.nn.Sequential(
-        torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 3)).double()
-
-
-def _epoch_drive(fn, seed, n, batch_size, device, lr, momentum):
-    model = _epoch_model(seed)
-    model.eval()  # as left by a validation pass: train_epoch must switch to training mode
-    gen = torch.Generator().manual_seed(seed + 1)
-    X = torch.randn(n, 6, generator=gen, dtype=torch.float64) * 2 + 0.5
-    y = torch.randint(0, 3, (n,), generator=gen)
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-    loss = fn(model, opt, X, y, batch_size, device)
-    if isinstance(loss, torch.Tensor):
-        raise TypeError("train_epoch must return a Python float (use .item()), not a torch.Tensor")
-    return {"loss": loss, "params": {k: v.detach().numpy().copy() for k, v in model.named_parameters()}}
-
-
 def _epoch_cases(rows):
     return [Case(f"N={n} examples, batch_size={bs}, device={dev!r}, SGD(lr={lr}, momentum={mom})",
-                 (seed, n, bs, dev, lr, mom)) for seed, n, bs, dev, lr, mom in rows]
+                 (case_seed(seed), n, bs, dev, lr, mom)) for seed, n, bs, dev, lr, mom in rows]
 
 
 def _epoch_visible(lr, momentum):
@@ -927,10 +745,10 @@ def _epoch_hidden(lr, momentum):
 
 check_train_epoch_params, check_train_epoch_params_hidden = make_check(
     "train_epoch (parameters after the epoch)", train_epoch, _epoch_visible(0.1, 0.9), _epoch_hidden(0.1, 0.9),
-    variants=VARIANTS["train_epoch"], driver=_one_thread(_epoch_drive), select=_pick("params"),
+    variants=VARIANTS["train_epoch"], driver=DRIVERS["epoch"], select=_pick("params"),
     tol=Tolerance(rtol=1e-10, atol=1e-12))
 # lr = 0 keeps the parameters fixed, so the returned loss is graded on its own.
 check_train_epoch_loss, check_train_epoch_loss_hidden = make_check(
     "train_epoch (returned mean loss)", train_epoch, _epoch_visible(0.0, 0.0), _epoch_hidden(0.0, 0.0),
-    variants=VARIANTS["train_epoch"], driver=_one_thread(_epoch_drive), select=_pick("loss"),
+    variants=VARIANTS["train_epoch"], driver=DRIVERS["epoch"], select=_pick("loss"),
     tol=Tolerance(rtol=1e-10, atol=1e-12))

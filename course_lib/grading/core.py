@@ -9,6 +9,8 @@ a catalogued wrong variant, the message names the mistake.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import dataclasses
 import inspect
@@ -31,10 +33,15 @@ __all__ = [
     "check_cases",
     "first_mismatch",
     "make_check",
+    "combine",
+    "specs",
     "run_check",
     "failing_checks",
     "variant_source",
     "ASSIGNMENTS",
+    "case_rng",
+    "case_seed",
+    "hidden_seed",
 ]
 
 #: Assignment ids, in course order; module ``course_lib.grading.<id>`` holds its checks.
@@ -46,6 +53,36 @@ ASSIGNMENTS = (
     "a5_batchnorm",
     "a6_training",
 )
+
+
+# ----------------------------------------------------------------------------- secret cases
+
+_SECRET = contextvars.ContextVar("opt4dl_grading_secret", default=None)
+
+
+def case_rng(n: int) -> np.random.Generator:
+    """The generator a check draws its cases from.  Outside grading (a student running the
+    visible checks, the tests) it is ``default_rng(n)``; while the grader draws hidden cases
+    (:func:`hidden_seed`) it is seeded by ``n`` *and* the instructor's secret, so hidden cases
+    cannot be computed from the public repository."""
+    secret = _SECRET.get()
+    return np.random.default_rng(n if secret is None else [int(n), int(secret)])
+
+
+def case_seed(n: int) -> int:
+    """A seed for other generators (``torch.manual_seed``) derived like :func:`case_rng`."""
+    return n if _SECRET.get() is None else int(case_rng(n).integers(2**62))
+
+
+@contextlib.contextmanager
+def hidden_seed(secret: int | None):
+    """While active (in this thread or task), :func:`case_rng` and :func:`case_seed` depend
+    on ``secret``."""
+    token = _SECRET.set(secret)
+    try:
+        yield
+    finally:
+        _SECRET.reset(token)
 
 
 class CheckFailed(AssertionError):
@@ -404,6 +441,30 @@ def make_check(
     check.spec = CheckSpec(cases=visible, **common)
     check_hidden.spec = CheckSpec(cases=hidden, **common)
     return check, check_hidden
+
+
+def combine(*pairs):
+    """One (visible, hidden) pair from several :func:`make_check` pairs of one check id run
+    on different case sets (float64 and float32 cases with their own tolerances, say).  Each
+    keeps its sub-checks in ``.parts``, so that their specs stay inspectable."""
+    def visible(fn) -> None:
+        for pair in pairs:
+            pair[0](fn)
+
+    def hidden(fn) -> None:
+        for pair in pairs:
+            pair[1](fn)
+
+    visible.parts = [pair[0] for pair in pairs]
+    hidden.parts = [pair[1] for pair in pairs]
+    return visible, hidden
+
+
+def specs(check) -> list[CheckSpec]:
+    """The :class:`CheckSpec` of every make_check check a check function runs."""
+    if hasattr(check, "spec"):
+        return [check.spec]
+    return [s for part in getattr(check, "parts", []) for s in specs(part)]
 
 
 def run_check(module, check_id: str, fn: Callable) -> tuple[bool, str]:

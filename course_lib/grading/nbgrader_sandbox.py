@@ -28,7 +28,7 @@ from nbconvert.exporters import NotebookExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Float, Unicode
 
-from . import repair, runner
+from . import repair, runner, text
 
 #: notebook metadata key that carries why a submission could not be read
 UNREADABLE = "opt4dl_unreadable"
@@ -92,12 +92,17 @@ class SandboxedAutograde(Preprocessor):
     root = Unicode("", help="course root (default: the current directory, where nbgrader runs)").tag(config=True)
     call_timeout = Float(20.0, help="seconds per call of a graded function").tag(config=True)
     cell_timeout = Float(60.0, help="seconds per notebook cell").tag(config=True)
+    submission_timeout = Float(900.0, help="wall-clock seconds for all of one submission's cells "
+                                           "and calls").tag(config=True)
     use_stored = Bool(True, help="use results stored by tools/grade.py grade -j N").tag(config=True)
+    unsafe = Bool(False, help="run student code even without the sandbox (bubblewrap); "
+                              "rlimits only (tools/grade.py grade --unsafe)").tag(config=True)
 
     def grading_config(self) -> runner.GradingConfig:
         root = self.root or os.getcwd()
         return runner.GradingConfig(root=root, seed=runner.grading_seed(root),
-                                    call_timeout=self.call_timeout, cell_timeout=self.cell_timeout)
+                                    call_timeout=self.call_timeout, cell_timeout=self.cell_timeout,
+                                    submission_timeout=self.submission_timeout, unsafe=self.unsafe)
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
@@ -118,8 +123,15 @@ class SandboxedAutograde(Preprocessor):
                     raise repair.Unreadable(unreadable)
                 return repair.cells_of(data)
 
-            result = runner.grade_cells(read, aid, config, student, str(submitted))
+            try:
+                result = runner.grade_cells(read, aid, config, student, str(submitted))
+            except Exception as err:  # noqa: BLE001 - a grader fault: this submission only
+                if isinstance(err, runner._sandbox.SandboxUnavailable):
+                    raise
+                result = runner.failed_result(student, aid, str(submitted), f"internal grading error: "
+                                              f"{type(err).__name__}: {text.clean(err, 300)}")
         graded = runner.autograded_notebook(result, config.release_path(aid))
+        text.clean_tree(nb.metadata)  # nbgrader writes it back: no lone surrogates
         # Test cells keep the source nbgrader restored from the gradebook (with the hidden
         # tests, as after an in-kernel autograde; the feedback's HideHiddenTests removes them).
         restored = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells
@@ -137,11 +149,11 @@ class SandboxedAutograde(Preprocessor):
         return nb, resources
 
 
-def grading_config(root: str | os.PathLike) -> runner.GradingConfig:
+def grading_config(root: str | os.PathLike, **overrides) -> runner.GradingConfig:
     """The :class:`runner.GradingConfig` that ``nbgrader autograde`` uses in the course at
     ``root`` (read from its nbgrader_config.py), so that pre-grading outside nbgrader
     stores results under the same key."""
     from traitlets.config.loader import PyFileConfigLoader
 
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    return SandboxedAutograde(config=cfg, root=str(Path(root).resolve())).grading_config()
+    return SandboxedAutograde(config=cfg, root=str(Path(root).resolve()), **overrides).grading_config()

@@ -32,9 +32,16 @@ from pathlib import Path
 import nbformat
 
 __all__ = ["Unreadable", "Repaired", "read_cells", "cells_of", "repair", "repair_cells", "defined_names", "is_test_cell",
-           "is_answer_cell", "MAX_BYTES"]
+           "is_answer_cell", "MAX_BYTES", "MAX_CELLS", "MAX_CELL_CHARS"]
 
-MAX_BYTES = 64 << 20
+# Bounds on what repair (which runs in the trusted grader) will look at, so that its time
+# is bounded by the size of the release, not by what a submission sends: a file, its number
+# of cells, one cell's source, and the cells compared by fuzzy matching (difflib is
+# quadratic in the length).  A real notebook is far below each.
+MAX_BYTES = 32 << 20
+MAX_CELLS = 2000
+MAX_CELL_CHARS = 1_000_000
+MAX_FUZZY_CHARS = 20_000
 
 
 class Unreadable(ValueError):
@@ -91,6 +98,8 @@ def cells_of(raw: bytes | dict) -> list[Cell]:
     if isinstance(raw, dict):
         data = raw
     else:
+        if len(raw) > MAX_BYTES:
+            raise Unreadable(f"the submission file is {len(raw)} bytes, more than the {MAX_BYTES} allowed")
         try:
             data = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
@@ -110,6 +119,8 @@ def cells_of(raw: bytes | dict) -> list[Cell]:
     cells = data.get("cells")
     if not isinstance(cells, list):
         raise Unreadable("the submission is JSON but not a Jupyter notebook (no list of cells)")
+    if len(cells) > MAX_CELLS:
+        raise Unreadable(f"the submission has {len(cells)} cells, more than the {MAX_CELLS} a notebook may have")
     out = []
     for i, c in enumerate(cells):
         if not isinstance(c, dict):
@@ -118,7 +129,11 @@ def cells_of(raw: bytes | dict) -> list[Cell]:
         ctype = ctype if ctype in ("code", "markdown", "raw") else "raw"
         meta = c.get("metadata")
         nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
-        out.append(Cell(i, ctype, _source(c.get("source")), nbg if isinstance(nbg, dict) else {}))
+        source = _source(c.get("source"))
+        if len(source) > MAX_CELL_CHARS:
+            raise Unreadable(f"cell {i} of the submission has {len(source)} characters, more than the "
+                             f"{MAX_CELL_CHARS} a cell may have")
+        out.append(Cell(i, ctype, source, nbg if isinstance(nbg, dict) else {}))
     return out
 
 
@@ -273,7 +288,7 @@ def _owners(c: Cell, owner_of_name: dict) -> list[int]:
 def _nearest(c: Cell, rel, norm_rel, exclude) -> int | None:
     """The release cell (not an answer) whose text is closest to ``c``, if close enough."""
     src = _norm(c.source)
-    if not src:
+    if not src or len(src) > MAX_FUZZY_CHARS:  # no release cell is that long: an added cell
         return None
     best, best_ratio = None, 0.8
     for i, s in enumerate(norm_rel):

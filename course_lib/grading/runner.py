@@ -8,8 +8,9 @@ chosen here and only the returned values come back (checks whose driver builds o
 cannot travel, e.g. torch models in a6, run that driver inside the sandbox and send back its
 arrays).  The reference, the comparison and the score never run where student code runs.
 
-Hidden cases drawn with ``np.random.default_rng(seed)`` are re-seeded with the instructor's
-grading seed (:func:`grading_seed`), so their values cannot be known in advance.
+Hidden cases are drawn from :func:`core.case_rng` / :func:`core.case_seed` while
+:func:`core.hidden_seed` holds the instructor's grading seed (:func:`grading_seed`), so
+their values (torch generators included) cannot be known in advance.
 
 A submission that imports the course's reference code for a part scores 0 on that part
 (static AST inspection of the student's cells, :func:`static_violations`); inside the sandbox
@@ -33,16 +34,14 @@ import dataclasses
 import importlib
 import json
 import os
+import re
 import secrets
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
-import numpy as np
-
-from . import core, repair as _repair, sandbox as _sandbox
+from . import core, repair as _repair, sandbox as _sandbox, text
 
 __all__ = ["GradingConfig", "PartResult", "Result", "POLICY", "grade_submission", "grade_many",
            "static_violations", "grading_seed", "Executor", "main",
@@ -58,22 +57,34 @@ _OPTIM = ["course_lib.grading", "course_lib.optim", "course_lib.torch_optim"]
 _TORCH_OPTIM_RULES = ["torch.optim.Adam", "torch.optim.AdamW", "torch.optim.adam", "torch.optim.adamw",
                       "torch.optim._functional"]
 
-#: assignment -> what its solutions may not use.  ``modules``: import prefixes (static check
-#: and unimportable in the sandbox); ``names``: dotted names whose use in an answer scores 0
-#: (static); ``poison``: (module, attribute) replaced in the sandbox by a function that
-#: refuses; ``drivers``: run the checks' drivers in the sandbox (arguments are objects).
+_NUMPY = ("numpy", "matplotlib", "ipython")  # what a NumPy assignment may import (and their needs)
+
+#: assignment -> what its solutions may use.  ``packages``: the installed distributions the
+#: sandbox's file system contains (an allow-list: torch is not there for a NumPy assignment,
+#: so neither is torch.optim); ``modules``: course_lib prefixes that score 0 when imported
+#: (static check) and are unimportable in the sandbox; ``names``: dotted names whose use in
+#: an answer scores 0 (static); ``poison``: (module, attribute or "*") neutralised in the
+#: sandbox; ``drivers``: the module whose ``DRIVERS`` run checks inside the sandbox.
 POLICY: dict[str, dict] = {
-    "a1_gradient_descent": {"modules": ["course_lib.grading", "course_lib.gradcheck"], "names": []},
-    "a2_momentum": {"modules": _OPTIM, "names": ["torch.optim"]},
-    "a3_adaptive": {"modules": _OPTIM, "names": ["torch.optim"]},
-    "a4_adam_family": {"modules": _OPTIM + ["course_lib.schedules"], "names": ["torch.optim"]},
-    "a5_batchnorm": {"modules": ["course_lib.grading", "course_lib.layers"], "names": []},
+    "a1_gradient_descent": {"packages": _NUMPY, "modules": ["course_lib.grading", "course_lib.gradcheck"],
+                            "names": []},
+    "a2_momentum": {"packages": _NUMPY, "modules": _OPTIM, "names": ["torch.optim"]},
+    "a3_adaptive": {"packages": _NUMPY, "modules": _OPTIM, "names": ["torch.optim"]},
+    "a4_adam_family": {"packages": _NUMPY, "modules": _OPTIM + ["course_lib.schedules"], "names": ["torch.optim"]},
+    "a5_batchnorm": {"packages": _NUMPY, "modules": ["course_lib.grading", "course_lib.layers"], "names": []},
     "a6_training": {
+        "packages": _NUMPY + ("torch",),
         "modules": _OPTIM + ["course_lib.train"], "names": _TORCH_OPTIM_RULES,
+        # Every function of torch's Adam modules refuses (their code objects are replaced,
+        # so a reference found through gc does too), and so do the classes' step methods
+        # and the fused kernels.
         "poison": [("torch.optim.Adam", "step"), ("torch.optim.AdamW", "step"),
-                   ("torch.optim.adam", "adam"), ("torch.optim.adamw", "adamw"),
-                   ("torch.optim._functional", "adam")],
-        "drivers": True,
+                   ("torch.optim.adam", "*"), ("torch.optim.adamw", "*"),
+                   ("torch.optim._functional", "adam"), ("torch.optim._functional", "adamw"),
+                   ("torch", "_fused_adam_"), ("torch", "_fused_adamw_"),
+                   ("torch._C._VariableFunctions", "_fused_adam_"),
+                   ("torch._C._VariableFunctions", "_fused_adamw_")],
+        "drivers": "course_lib.grading.a6_drivers",
     },
 }
 
@@ -112,19 +123,22 @@ class GradingConfig:
     call_timeout: float = 20.0
     cpu_seconds: int = 600
     memory_bytes: int = 6 << 30
-    use_bwrap: bool | None = None
+    unsafe: bool = False
     hidden: tuple = ()
     max_restarts: int = 8
+    #: wall-clock seconds for everything one submission runs (cells, calls, restarts)
+    submission_timeout: float = 900.0
 
     def release_path(self, assignment: str) -> Path:
         return Path(self.release or Path(self.root) / "assignments" / assignment / f"{assignment}.ipynb")
 
-    def sandbox_config(self) -> _sandbox.SandboxConfig:
+    def sandbox_config(self, assignment: str | None = None) -> _sandbox.SandboxConfig:
         hidden = tuple(dict.fromkeys(_sandbox.default_hidden(self.root) + _sandbox.default_hidden()
                                      + tuple(self.hidden)))
+        packages = POLICY.get(assignment, {}).get("packages", _NUMPY)
         return _sandbox.SandboxConfig(cell_timeout=self.cell_timeout, call_timeout=self.call_timeout,
                                       cpu_seconds=self.cpu_seconds, memory_bytes=self.memory_bytes,
-                                      hidden=hidden, use_bwrap=self.use_bwrap)
+                                      hidden=hidden, unsafe=self.unsafe, packages=tuple(packages))
 
 
 @dataclasses.dataclass
@@ -278,23 +292,14 @@ def _tainted_names(source: str, banned: list[str]) -> set[str]:
 # ----------------------------------------------------------------------------- code of the notebook
 
 
-_TM = None
+_MAGIC = re.compile(r"^(\s*)(?:[%!]|\w[\w.]*\s*=\s*[%!]).*$", re.MULTILINE)
 
 
-def _python_source(source: str) -> str:
-    """IPython syntax (magics, ``!cmd``) turned into plain Python calling ``get_ipython()``
-    (a no-op in the sandbox)."""
-    global _TM
-    if "%" not in source and "!" not in source and "?" not in source:
-        return source
-    try:
-        if _TM is None:
-            from IPython.core.inputtransformer2 import TransformerManager
-
-            _TM = TransformerManager()
-        return _TM.transform_cell(source)
-    except Exception:  # noqa: BLE001 - leave it; the cell will raise SyntaxError in the sandbox
-        return source
+def _static_source(source: str) -> str:
+    """The cell as plain Python for the static inspection only: IPython lines (``%magic``,
+    ``!cmd``, ``x = !cmd``) become ``pass``.  Linear in the cell's size; the real IPython
+    transformation runs in the sandbox (:mod:`.worker`), under its time limit."""
+    return _MAGIC.sub(lambda m: m.group(1) + "pass", source)
 
 
 def _cells_to_run(nb) -> list[tuple[str, str]]:
@@ -305,7 +310,7 @@ def _cells_to_run(nb) -> list[tuple[str, str]]:
             continue
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         label = f"cell {i}" + (f" ({gid})" if gid else "")
-        out.append((label, _python_source(cell.source)))
+        out.append((label, cell.source))
     return out
 
 
@@ -314,7 +319,8 @@ def _cells_to_run(nb) -> list[tuple[str, str]]:
 
 class _Session:
     """A sandbox with the notebook loaded; restarted (and the cells replayed, skipping any
-    that crashed or hung) after a fault."""
+    that crashed or hung) after a fault.  Everything it runs shares one wall-clock budget,
+    ``config.submission_timeout``: once spent, every further request fails at once."""
 
     def __init__(self, config: GradingConfig, assignment: str, cells, result: Result):
         self.config, self.assignment, self.cells, self.result = config, assignment, cells, result
@@ -322,26 +328,39 @@ class _Session:
         self.sb: _sandbox.Sandbox | None = None
         self.restarts = 0
         self.names: dict[str, str] = {}
+        self.deadline = time.monotonic() + config.submission_timeout
+
+    def check_budget(self) -> None:
+        if time.monotonic() > self.deadline:
+            self.close()
+            raise _sandbox.SandboxFault(
+                f"the submission used up its time budget ({self.config.submission_timeout:g} s for "
+                "all of its cells and calls); the rest was not run")
 
     def ensure(self, names: list[str]) -> _sandbox.Sandbox:
+        self.check_budget()
         while self.sb is None or not self.sb.alive:
             if self.restarts > self.config.max_restarts:
                 raise _sandbox.SandboxFault("the submission's code crashed the sandbox too many times")
             self.restarts += 1
             self._load(names)
+            self.check_budget()
         return self.sb
 
     def _load(self, names):
         pol = POLICY.get(self.assignment, {})
-        sb = _sandbox.Sandbox(self.config.sandbox_config()).start()
+        sb = _sandbox.Sandbox(self.config.sandbox_config(self.assignment)).start()
         self.result.isolated = sb.isolated
         sb.setup(forbidden=pol.get("modules", []), poison=pol.get("poison", []),
                  reason=f"the graded parts of {self.assignment} must be your own code, "
                         f"not {_REF}",
-                 driver_module=self.assignment if pol.get("drivers") else None)
+                 drivers=pol.get("drivers"))
         for k, (label, src) in enumerate(self.cells):
             if k in self.skip:
                 continue
+            if time.monotonic() > self.deadline:
+                sb.close()
+                return  # ensure() reports the spent budget
             try:
                 err = sb.exec_cell(src, label)
             except _sandbox.SandboxFault as fault:
@@ -360,65 +379,37 @@ class _Session:
             self.sb = None
 
 
-_SEED = threading.local()
-_SEED_LOCK = threading.Lock()
-_SEED_USERS = 0
-_ORIGINAL_RNG = np.random.default_rng
-
-
-def _default_rng(s=None, *args, **kwargs):
-    seed = getattr(_SEED, "value", None)
-    if seed is not None and isinstance(s, (int, np.integer)) and not isinstance(s, bool):
-        s = [int(s), int(seed)]
-    return _ORIGINAL_RNG(s, *args, **kwargs)
-
-
-@contextlib.contextmanager
-def _reseeded(seed: int | None):
-    """While active (in this thread), ``np.random.default_rng(n)`` for an integer ``n``
-    draws from ``SeedSequence([n, seed])``: the hidden cases depend on the instructor's
-    seed.  Thread-safe, so an executor may run several gradings as threads of one process."""
-    global _SEED_USERS
-    if seed is None:
-        yield
-        return
-    with _SEED_LOCK:
-        _SEED_USERS += 1
-        np.random.default_rng = _default_rng
-    _SEED.value = seed
-    try:
-        yield
-    finally:
-        _SEED.value = None
-        with _SEED_LOCK:
-            _SEED_USERS -= 1
-            if _SEED_USERS == 0:
-                np.random.default_rng = _ORIGINAL_RNG
+def _driver_name(drivers_module: str, driver) -> str | None:
+    """The name under which ``drivers_module.DRIVERS`` holds ``driver`` (the sandbox runs
+    drivers by name: functions do not travel)."""
+    table = importlib.import_module(drivers_module).DRIVERS
+    return next((k for k, v in table.items() if v is driver), None)
 
 
 def _run_part(module, part: str, fn_name: str, session: _Session, hidden: bool, seed: int,
-              drivers: bool, all_names: list[str]) -> None:
+              drivers: str | None, all_names: list[str]) -> None:
     """Run one check function (visible or hidden part) against the sandboxed ``fn_name``;
-    raises core.CheckFailed with the feedback when it fails."""
+    raises core.CheckFailed with the feedback when it fails.  Hidden cases are drawn with
+    the instructor's seed (:func:`core.hidden_seed`)."""
     check = getattr(module, part)
-    spec = _sandbox.check_spec(check) if drivers else None
-    if spec is not None and spec["driver"] is not None:
-        with _reseeded(seed if hidden else None):
-            cases = spec["cases"]() if callable(spec["cases"]) else list(spec["cases"])
+    spec = getattr(check, "spec", None)
+    key = _driver_name(drivers, spec.driver) if drivers and spec is not None and spec.driver else None
+    with core.hidden_seed(seed) if hidden else contextlib.nullcontext():
+        if key is not None:  # the driver builds objects: run it in the sandbox, compare here
+            cases = spec.cases() if callable(spec.cases) else list(spec.cases)
 
-        def remote_driver(*args, **kwargs):
-            return session.ensure(all_names).drive(part, fn_name, args, kwargs, label=f"running {fn_name}")
+            def remote_driver(*args, **kwargs):
+                return session.ensure(all_names).drive(key, fn_name, args, kwargs, label=f"running {fn_name}")
 
-        core.check_cases(remote_driver, spec["wrap"](spec["reference"]), cases, name=spec["name"],
-                         tol=spec["tol"], variants=spec["variants"], select=spec["select"],
-                         check_dtype=spec["check_dtype"], no_mutation=spec["no_mutation"])
-        return
+            core.check_cases(remote_driver, spec.wrap(spec.reference), cases, name=spec.name,
+                             tol=spec.tol, variants=spec.variants, select=spec.select,
+                             check_dtype=spec.check_dtype, no_mutation=spec.no_mutation)
+            return
 
-    def proxy(*args, **kwargs):
-        return session.ensure(all_names).call(fn_name, args, kwargs, label=f"calling {fn_name}")
+        def proxy(*args, **kwargs):
+            return session.ensure(all_names).call(fn_name, args, kwargs, label=f"calling {fn_name}")
 
-    proxy.__name__ = fn_name
-    with _reseeded(seed if hidden else None):
+        proxy.__name__ = fn_name
         check(proxy)
 
 
@@ -453,7 +444,7 @@ def grade_cells(read: Callable[[], list], assignment: str, config: GradingConfig
         result.error = str(err)
         zero_all(f"not graded: {err}")
         result.seconds = time.monotonic() - t0
-        return result
+        return _cleaned(result)
     result.notes.extend(rep.notes)
     result.notebook = nbformat.writes(rep.nb)
 
@@ -469,7 +460,7 @@ def grade_cells(read: Callable[[], list], assignment: str, config: GradingConfig
         student_cell = _repair.is_answer_cell(cell) or cell.metadata.get("opt4dl", {}).get("added")
         if cell.cell_type != "code" or not student_cell:
             continue
-        found = static_violations(_python_source(cell.source), pol.get("modules", []), pol.get("names", []))
+        found = static_violations(_static_source(cell.source), pol.get("modules", []), pol.get("names", []))
         if not found:
             continue
         defined = set(_repair.defined_names(cell.source)) & set(fn_names)
@@ -499,6 +490,18 @@ def grade_cells(read: Callable[[], list], assignment: str, config: GradingConfig
     finally:
         session.close()
     result.seconds = time.monotonic() - t0
+    return _cleaned(result)
+
+
+def _cleaned(result: Result) -> Result:
+    """Every text of the result that student code could have written, made safe to show
+    (:mod:`.text`): feedback, logs and the gradebook get no surrogates, control characters
+    or unbounded lengths."""
+    for part in result.parts.values():
+        part.message = text.clean(part.message)
+    result.notes = [text.clean(n) for n in result.notes[:50]]
+    result.cell_errors = {text.clean(k, 200): text.clean(v) for k, v in list(result.cell_errors.items())[:50]}
+    result.error = None if result.error is None else text.clean(result.error)
     return result
 
 
@@ -514,11 +517,13 @@ def _grade_part(module, check_id, points, fn_name, session, config, pol, fn_name
         return PartResult(check_id, points, 0.0, f"{fn_name} is not a function (got {kind}); define it above.")
     for hidden, part in ((False, f"check_{check_id}"), (True, f"check_{check_id}_hidden")):
         try:
-            _run_part(module, part, fn_name, session, hidden, config.seed, bool(pol.get("drivers")), fn_names)
+            _run_part(module, part, fn_name, session, hidden, config.seed, pol.get("drivers"), fn_names)
         except core.CheckFailed as err:
             return PartResult(check_id, points, 0.0, str(err))
         except _sandbox.SandboxFault as fault:
             return PartResult(check_id, points, 0.0, f"{fn_name}: {fault}")
+        except _sandbox.SandboxUnavailable:
+            raise  # the grader's problem, not the submission's: stop with the reason
         except Exception as err:  # noqa: BLE001 - a value the check cannot handle: fail this part only
             return PartResult(check_id, points, 0.0,
                               f"{fn_name} could not be checked ({type(err).__name__}: {str(err)[:300]})")
@@ -542,16 +547,24 @@ class Executor(Protocol):
     def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> cf.Future: ...
 
 
+def failed_result(student: str, assignment: str, path: str, reason: str) -> Result:
+    """Zero on every part with ``reason``: a submission the grader itself failed on."""
+    r = Result(student=student, assignment=assignment, path=str(path), grader_fault=True,
+               error=text.clean(reason))
+    module = importlib.import_module(f"course_lib.grading.{assignment}")
+    for cid, pts in module.CHECKS.items():
+        r.parts[cid] = PartResult(cid, float(pts), 0.0, r.error)
+    return r
+
+
 def _safe_grade(path, assignment, config, student):
     try:
         return grade_submission(path, assignment, config, student)
+    except _sandbox.SandboxUnavailable:
+        raise  # nothing can be graded here: stop with the reason
     except Exception as err:  # noqa: BLE001 - a grader fault stays with its submission
-        r = Result(student=student, assignment=assignment, path=str(path), grader_fault=True,
-                   error=f"internal grading error: {type(err).__name__}: {err}")
-        module = importlib.import_module(f"course_lib.grading.{assignment}")
-        for cid, pts in module.CHECKS.items():
-            r.parts[cid] = PartResult(cid, float(pts), 0.0, r.error)
-        return r
+        return failed_result(student, assignment, str(path),
+                             f"internal grading error: {type(err).__name__}: {text.clean(err, 300)}")
 
 
 def grade_many(items: Iterable[tuple[str, str | os.PathLike]], assignment: str,
@@ -727,6 +740,11 @@ def autograded_notebook(result: Result, release_path: str | os.PathLike):
 
     nb = nbformat.reads(result.notebook, as_version=4) if result.notebook else \
         nbformat.read(release_path, as_version=4)
+    text.clean_tree(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and (_repair.is_answer_cell(cell)
+                                              or cell.metadata.get("opt4dl", {}).get("added")):
+            cell.source = text.no_html(cell.source)  # the student's own markdown: no live HTML
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -742,9 +760,9 @@ def autograded_notebook(result: Result, release_path: str | os.PathLike):
         else:
             cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text="passed\n"))
     if result.error or result.notes:
-        text = "\n".join(["**Grading notes**", ""] + [f"* {x}" for x in ([result.error] if result.error else [])
-                                                    + result.notes])
-        nb.cells.insert(0, nbformat.v4.new_markdown_cell(text))
+        lines = [text.no_html(text.clean(x)) for x in ([result.error] if result.error else []) + result.notes]
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(["**Grading notes**", ""]
+                                                                    + [f"* {x}" for x in lines])))
     return nb
 
 

@@ -6,7 +6,8 @@
 For each rule: the median time of one ``rule.step(w, g, state)`` (NumPy, pure: it allocates
 the new parameter and state arrays) and of one ``optimizer.step()`` of the torch class on the
 same CPU (``foreach=True``, torch's default number of threads, updating in place), with the
-rule's default hyperparameters.
+rule's default hyperparameters (the torch class and keywords of
+``course_lib.torch_optim.TORCH_TWINS``).
 
 course_lib.optim updates arrays of 4 MiB or more in 256 KiB blocks (``optim._base``), on the
 theory that the temporaries of a rule's dozen operations then stay in the CPU cache. The
@@ -30,24 +31,16 @@ import time
 import numpy as np
 import torch
 
-from course_lib import optim
+from course_lib import optim, torch_optim
 from course_lib.optim import _base as optim_base
 
-# name -> (torch class, torch keywords matching the rule's defaults,
-#          arrays of n parameters a step must read, arrays it must write)
-CASES = {
-    "sgd": (torch.optim.SGD, dict(lr=1e-3), 2, 1),  # reads w, g; writes w
-    "momentum": (torch.optim.SGD, dict(lr=1e-3, momentum=0.9), 3, 2),  # + v
-    "nesterov": (torch.optim.SGD, dict(lr=1e-3, momentum=0.9, nesterov=True), 3, 2),  # + v
-    "adagrad": (torch.optim.Adagrad, dict(), 3, 2),  # + G
-    "rmsprop": (torch.optim.RMSprop, dict(), 3, 2),  # + v
-    "adadelta": (torch.optim.Adadelta, dict(), 4, 3),  # + v, u
-    "adam": (torch.optim.Adam, dict(), 4, 3),  # + m, v
-    "adamax": (torch.optim.Adamax, dict(), 4, 3),  # + m, u
-    "nadam": (torch.optim.NAdam, dict(), 4, 3),  # + m, v
-    "amsgrad": (torch.optim.Adam, dict(amsgrad=True), 5, 4),  # + m, v, v_max
-    "adamw": (torch.optim.AdamW, dict(), 4, 3),  # + m, v
-}
+
+def _traffic(name: str) -> tuple[int, int]:
+    """(arrays of n parameters a step must read, arrays it must write): w, g and every state
+    array are read; the new w and the new state arrays are written."""
+    state = optim.get(name).init(np.zeros(1))
+    buffers = sum(isinstance(value, np.ndarray) for value in state)
+    return 2 + buffers, 1 + buffers
 
 
 def _whole_array_step(rule, w, g, state):
@@ -68,7 +61,7 @@ def measure(name: str, w: np.ndarray, g: np.ndarray, repeats: int):
     rule = optim.get(name)
     numpy_run = list(rule.step(w, g, rule.init(w)))  # warm-up step: non-zero state
 
-    cls, kwargs, _, _ = CASES[name]
+    cls, kwargs = torch_optim.TORCH_TWINS[name]
     p = torch.nn.Parameter(torch.from_numpy(w.copy()))
     p.grad = torch.from_numpy(g.copy())
     opt = cls([p], foreach=True, **kwargs)
@@ -97,7 +90,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=10_000_000, help="number of float32 parameters")
     parser.add_argument("--repeats", type=int, default=7, help="timed steps per rule (median)")
-    parser.add_argument("--rules", nargs="*", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--rules", nargs="*", default=list(optim.RULES), choices=list(optim.RULES))
     args = parser.parse_args(argv)
     if args.size < 1 or args.repeats < 1:
         parser.error("--size and --repeats must be >= 1")
@@ -120,7 +113,7 @@ def main(argv=None) -> None:
     print(header)
     print("-" * len(header))
     for name in args.rules:
-        _, _, reads, writes = CASES[name]
+        reads, writes = _traffic(name)
         t_np, t_whole, t_torch, t_copy = measure(name, w, g, args.repeats)
         floor = t_copy * (reads + writes) / 2
         print(

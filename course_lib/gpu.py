@@ -14,11 +14,12 @@ Chapter 13 compares optimizers on a GPU. What it needs, and what lives here:
   exactly those of :class:`course_lib.models.MLP` with the same ``sizes`` and ``seed`` (He
   initialisation :math:`W_l \sim \mathcal{N}(0, 2/n_{l-1})`, biases 0), so that two models
   built with the same seed start from the same point on every device.
-- :data:`TORCH_TWINS` and :func:`make_optimizer`: the optimizer called ``name`` either from
+- :func:`make_optimizer`: the optimizer called ``name`` either from
   :mod:`course_lib.torch_optim` or from ``torch.optim`` with the arguments that select the
-  same rule.
+  same rule (``course_lib.torch_optim.TORCH_TWINS``).
 - :func:`train_torch`: a seeded training loop (mean softmax cross-entropy, one optimizer
-  step per mini-batch) that records per-epoch metrics and training time.
+  step per mini-batch) that records the :class:`course_lib.train.History` of
+  :func:`course_lib.train.fit`, with the same early stopping.
 
 Each step of :func:`train_torch`, for a mini-batch :math:`\mathcal{B}` and every parameter
 tensor :math:`w` of the model, is
@@ -29,10 +30,9 @@ tensor :math:`w` of the model, is
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import numbers
 import time
+import inspect
 from typing import Any, Callable
 
 import numpy as np
@@ -45,8 +45,9 @@ import torch  # noqa: E402  (after the check: a clear error first)
 import torch.nn.functional as F
 from torch import nn
 
-from . import torch_optim
+from . import _validate, torch_optim
 from .models import MLP
+from .train import EarlyStopping, History, end_of_epoch
 
 __all__ = [
     "select_device",
@@ -58,7 +59,6 @@ __all__ = [
     "COURSE_ONLY",
     "make_optimizer",
     "evaluate_torch",
-    "TorchHistory",
     "train_torch",
 ]
 
@@ -69,6 +69,7 @@ def select_device(device: Any = "auto") -> torch.device:
     ``torch.cuda.is_available()`` and the CPU otherwise; ``"cpu"``, ``"cuda"``,
     ``"cuda:1"`` or a ``torch.device`` are taken as given. Asking for CUDA on a machine
     without it raises ``RuntimeError``."""
+    expected = "'auto', 'cpu', 'cuda', 'cuda:N' or a CPU or CUDA torch.device"
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if isinstance(device, torch.device):
@@ -76,14 +77,12 @@ def select_device(device: Any = "auto") -> torch.device:
     elif isinstance(device, str):
         try:
             dev = torch.device(device)
-        except RuntimeError as exc:
-            raise ValueError(
-                f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device, got {device!r}"
-            ) from exc
+        except RuntimeError:
+            _validate.fail(ValueError, "device", expected, device)
     else:
-        raise TypeError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device, got {device!r}")
+        _validate.fail(TypeError, "device", expected, device)
     if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be a CPU or CUDA device, got {device!r}")
+        _validate.fail(ValueError, "device", expected, device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"device {device!r} requested but torch.cuda.is_available() is False")
     return dev
@@ -105,7 +104,7 @@ def _tensor(a, device, name):
         return a.to(device)  # no copy when it is already there
     a = np.asarray(a)
     if a.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold numbers, got dtype {a.dtype}")
+        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
     return torch.tensor(a, device=device)  # always a copy: the caller's array is never shared
 
 
@@ -115,7 +114,7 @@ def to_device(split, device: Any = "auto"):
     Call it once and pass the result to :func:`train_torch`; nothing is copied again."""
     device = select_device(device)
     if not (isinstance(split, tuple) and hasattr(split, "_fields")):
-        raise TypeError(f"split must be a NamedTuple such as course_lib.data.Split, got {type(split).__name__}")
+        _validate.fail(TypeError, "split", "a NamedTuple such as course_lib.data.Split", split)
     out = {}
     for field, value in zip(split._fields, split):
         t = _tensor(value, device, f"split.{field}")
@@ -124,12 +123,6 @@ def to_device(split, device: Any = "auto"):
 
 
 # --------------------------------------------------------------------------- batches
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
 class DeviceLoader:
     r"""Shuffled mini-batches of tensors that stay on one device.
 
@@ -164,14 +157,11 @@ class DeviceLoader:
         if self.y.is_floating_point() or self.y.is_complex():
             raise TypeError(f"y must hold integer class labels, got dtype {self.y.dtype}")
         self.y = self.y.long()
-        self.batch_size = _positive_int("batch_size", batch_size)
-        if not isinstance(shuffle, bool) or not isinstance(drop_last, bool):
-            raise TypeError("shuffle and drop_last must be True or False")
-        self.shuffle, self.drop_last = shuffle, drop_last
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-            raise TypeError(f"seed must be an int, got {seed!r}")
+        self.batch_size = _validate.integer("batch_size", batch_size, low=1)
+        self.shuffle = _validate.flag("shuffle", shuffle)
+        self.drop_last = _validate.flag("drop_last", drop_last)
         self.generator = torch.Generator(device=self.device)
-        self.generator.manual_seed(int(seed))
+        self.generator.manual_seed(_validate.integer("seed", seed))
 
     @property
     def num_examples(self) -> int:
@@ -203,7 +193,7 @@ def mlp(sizes=(784, 300, 100, 10), seed=0, device="auto", dtype=torch.float32) -
     network computes the same scores as the NumPy MLP.
     """
     if dtype not in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
-        raise TypeError(f"dtype must be a torch floating-point dtype, got {dtype!r}")
+        _validate.fail(TypeError, "dtype", "a torch floating-point dtype", dtype)
     device = select_device(device)
     reference = MLP(sizes, seed=seed, dtype=np.float64)  # validates sizes
     layers: list[nn.Module] = []
@@ -219,29 +209,21 @@ def mlp(sizes=(784, 300, 100, 10), seed=0, device="auto", dtype=torch.float32) -
 
 
 # --------------------------------------------------------------------------- optimizers
-# name -> (torch.optim class, the keyword arguments that select the course's rule). The
-# course's momentum and nesterov default to momentum=0.9, torch's SGD to momentum=0.
-TORCH_TWINS = {
-    "sgd": (torch.optim.SGD, {}),
-    "momentum": (torch.optim.SGD, {"momentum": 0.9}),
-    "nesterov": (torch.optim.SGD, {"momentum": 0.9, "nesterov": True}),
-    "adagrad": (torch.optim.Adagrad, {}),
-    "rmsprop": (torch.optim.RMSprop, {}),
-    "adadelta": (torch.optim.Adadelta, {}),
-    "adam": (torch.optim.Adam, {}),
-    "adamax": (torch.optim.Adamax, {}),
-    "nadam": (torch.optim.NAdam, {}),
-    "amsgrad": (torch.optim.Adam, {"amsgrad": True}),
-    "adamw": (torch.optim.AdamW, {}),
-}
+#: name -> (torch.optim class, the keywords that select the course's rule)
+TORCH_TWINS = torch_optim.TORCH_TWINS
 
-# Arguments of course_lib's rules that torch.optim does not have, with the value that means
-# "what torch does".
-COURSE_ONLY = {
-    "rmsprop": {"eps_inside": False},
-    "adam": {"bias_correction": True, "eps_inside": False},
-    "nadam": {"constant_momentum": False},
-}
+
+def _course_only(name: str) -> dict:
+    """Keywords of our class that its torch twin lacks, with the default that means "what
+    torch does" (the convention switches such as ``eps_inside``)."""
+    ours = inspect.signature(torch_optim.CLASSES[name]).parameters
+    theirs = inspect.signature(TORCH_TWINS[name][0]).parameters
+    return {key: p.default for key, p in ours.items()
+            if key not in theirs and p.kind is not p.VAR_KEYWORD}
+
+
+#: name -> {keyword only course_lib has: the value torch implements}
+COURSE_ONLY = {name: extra for name in torch_optim.CLASSES if (extra := _course_only(name))}
 
 _IMPLEMENTATIONS = ("course_lib", "torch")
 
@@ -260,14 +242,13 @@ def make_optimizer(name: str, params, implementation: str = "course_lib", foreac
     """
     if name not in torch_optim.CLASSES:
         raise KeyError(f"unknown optimizer {name!r}; accepted names: {', '.join(torch_optim.CLASSES)}")
-    if implementation not in _IMPLEMENTATIONS:
-        raise ValueError(f"implementation must be one of {_IMPLEMENTATIONS}, got {implementation!r}")
-    if foreach is not None and not isinstance(foreach, bool):
-        raise TypeError(f"foreach must be None, True or False, got {foreach!r}")
+    _validate.one_of("implementation", implementation, _IMPLEMENTATIONS)
+    if foreach is not None:
+        _validate.flag("foreach", foreach)
     if implementation == "course_lib":
         if foreach is not None:
             raise ValueError("foreach applies to implementation='torch' only; course_lib.torch_optim "
-                             "updates one tensor at a time")
+                             "always updates one tensor at a time")
         return torch_optim.CLASSES[name](params, **hyperparams)
     cls, extra = TORCH_TWINS[name]
     kwargs = {**extra, **hyperparams}
@@ -300,47 +281,14 @@ def evaluate_torch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, chunk: in
     return float(loss_sum) / n, float(correct) / n
 
 
-@dataclasses.dataclass
-class TorchHistory:
-    """Per-epoch record of :func:`train_torch` (index 0 is the first epoch).
-
-    - ``train_loss``: mean of the mini-batch losses of the epoch (weights changing along
-      the way), weighted by batch size;
-    - ``val_loss``, ``val_acc``: on the validation set after the epoch, in eval mode;
-    - ``epoch_time``: wall-clock seconds of the epoch's *training* steps only (device
-      synchronised before and after; evaluation is not counted);
-    - ``steps``: optimizer steps taken by the end of each epoch.
-    """
-
-    train_loss: list = dataclasses.field(default_factory=list)
-    val_loss: list = dataclasses.field(default_factory=list)
-    val_acc: list = dataclasses.field(default_factory=list)
-    epoch_time: list = dataclasses.field(default_factory=list)
-    steps: list = dataclasses.field(default_factory=list)
-
-    @property
-    def elapsed(self) -> np.ndarray:
-        """Cumulative training seconds at the end of each epoch."""
-        return np.cumsum(self.epoch_time)
-
-    def first_reaching(self, threshold: float, metric: str = "val_acc"):
-        """``(epochs, seconds)`` needed until ``metric`` first reaches ``threshold``
-        (epochs counted from 1), or ``(None, None)`` if it never does."""
-        values = getattr(self, metric)
-        for k, value in enumerate(values):
-            if value >= threshold:
-                return k + 1, float(self.elapsed[k])
-        return None, None
-
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
 def train_torch(model_fn: Callable[[], nn.Module], opt_name: str, data, *, epochs: int = 10,
                 batch_size: int = 64, seed: int = 0, device: Any = "auto",
-                implementation: str = "course_lib", foreach=None, **hyperparams):
+                implementation: str = "course_lib", foreach=None, patience=None,
+                min_delta=0.0, monitor="val_loss", restore_best=True, callback=None,
+                **hyperparams):
     r"""Train a fresh model ``model_fn()`` with the optimizer ``opt_name``; return
-    ``(model, history)``.
+    ``(model, history)``, a :class:`course_lib.train.History` as :func:`course_lib.train.fit`
+    records it.
 
     Args:
         model_fn: called once with no arguments; must return a *new* model (e.g.
@@ -354,16 +302,26 @@ def train_torch(model_fn: Callable[[], nn.Module], opt_name: str, data, *, epoch
         epochs, batch_size: passes over the training set and examples per step.
         seed: seed of the :class:`DeviceLoader` that shuffles the training set: the same seed
             gives every run the same sequence of mini-batches.
+        patience, min_delta, monitor, restore_best, callback: early stopping and the
+            per-epoch callback, exactly as in :func:`course_lib.train.fit`
+            (:class:`course_lib.train.EarlyStopping`); the restored state is the model's
+            ``state_dict()``.
 
     Every step is ``zero_grad``, the mean cross-entropy of the batch, ``backward`` and
     ``step``; the batch losses are summed on the device, so the loop never waits for the
-    GPU before the end of the epoch.
+    GPU before the end of the epoch. ``history.epoch_time`` counts the training steps only
+    (the device synchronised before and after); the evaluation of the training and the
+    validation set after each epoch is not timed.
     """
     device = select_device(device)
-    epochs = _positive_int("epochs", epochs)
+    epochs = _validate.integer("epochs", epochs, low=1)
+    stopper = EarlyStopping(monitor, patience, min_delta, restore_best)
+    if callback is not None and not callable(callback):
+        _validate.fail(TypeError, "callback", "None or a callable(epoch, history, model)",
+                       callback)
     model = model_fn()
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model_fn must return a torch.nn.Module, got {type(model).__name__}")
+        _validate.fail(TypeError, "model_fn()", "a torch.nn.Module", model)
     model = model.to(device)
     params = list(model.parameters())
     if not params:
@@ -374,13 +332,14 @@ def train_torch(model_fn: Callable[[], nn.Module], opt_name: str, data, *, epoch
         if X.dtype != params[0].dtype:
             raise TypeError(f"data.{name} has dtype {X.dtype} but the model's parameters are "
                             f"{params[0].dtype}; convert one of them")
-    y_val = y_val.long()
+    y_train, y_val = y_train.long(), y_val.long()
     optimizer = make_optimizer(opt_name, params, implementation, foreach, **hyperparams)
     loader = DeviceLoader(X_train, y_train, batch_size, device=device, seed=seed)
-    history = TorchHistory()
+    history = History()
     steps = 0
     model.train()
-    for _ in range(epochs):
+    for epoch in range(epochs):
+        history.lr.append(float(optimizer.param_groups[0]["lr"]))
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         synchronize(device)
         start = time.perf_counter()
@@ -389,13 +348,22 @@ def train_torch(model_fn: Callable[[], nn.Module], opt_name: str, data, *, epoch
             loss = F.cross_entropy(model(xb), yb)
             loss.backward()
             optimizer.step()
-            loss_sum += loss.detach().double() * yb.shape[0]
+            loss_sum += loss.detach().double()
             steps += 1
         synchronize(device)
-        history.epoch_time.append(time.perf_counter() - start)
-        history.steps.append(steps)
-        history.train_loss.append(float(loss_sum) / loader.num_examples)
+        history.append(epoch_time=time.perf_counter() - start, steps=steps,
+                       batch_loss=float(loss_sum) / len(loader))
+        train_loss, train_acc = evaluate_torch(model, X_train, y_train)
         val_loss, val_acc = evaluate_torch(model, X_val, y_val)
-        history.val_loss.append(val_loss)
-        history.val_acc.append(val_acc)
+        history.append(train_loss=train_loss, train_acc=train_acc, val_loss=val_loss,
+                       val_acc=val_acc)
+        if end_of_epoch(epoch, epochs, history, stopper, lambda: _snapshot(model), callback,
+                        model):
+            break
+    stopper.restore(history, model.load_state_dict)
     return model, history
+
+
+def _snapshot(model: nn.Module) -> dict:
+    """A copy of the model's complete state (``state_dict`` returns live references)."""
+    return {key: value.detach().clone() for key, value in model.state_dict().items()}

@@ -13,10 +13,9 @@ tests step a real torch optimizer and scheduler and compare, step by step.
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
+
+from . import _validate
 
 __all__ = [
     "Schedule",
@@ -36,16 +35,8 @@ __all__ = [
 
 
 def _check_step(k):
-    """Return ``k`` as a Python int, or raise ValueError for anything but an integer >= 0."""
-    # bool is an int subclass, but lr(True) is certainly a mistake.
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
-        raise ValueError(
-            f"k must be a non-negative integer step count (int or numpy integer), got {k!r}"
-        )
-    k = int(k)
-    if k < 0:
-        raise ValueError(f"k must be a non-negative integer step count, got {k}")
-    return k
+    """Return ``k`` as a Python int: an integer (Python or NumPy) >= 0."""
+    return _validate.integer("k", k, low=0, expected="a non-negative integer step count")
 
 
 class Schedule:
@@ -85,33 +76,8 @@ class Schedule:
 
 
 # ----------------------------------------------------------------------------- validation
-def _check_real(name, value, *, low=None, low_open=False, high=None):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if low is not None:
-        if low_open and not value > low:
-            raise ValueError(f"{name} must be > {low}, got {value!r}")
-        if not low_open and not value >= low:
-            raise ValueError(f"{name} must be >= {low}, got {value!r}")
-    if high is not None and not value <= high:
-        raise ValueError(f"{name} must be <= {high}, got {value!r}")
-    return value
-
-
-def _check_int(name, value, *, low):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    value = int(value)
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return value
-
-
 def _check_lr(lr, name="lr"):
-    return _check_real(name, lr, low=0.0)
+    return _validate.number(name, lr, low=0.0)
 
 
 # ----------------------------------------------------------------------------- schedules
@@ -131,8 +97,8 @@ def step_decay(lr, step_size, gamma=0.1):
     factor applied at each stage). torch: ``StepLR(step_size, gamma)``.
     """
     lr = _check_lr(lr)
-    step_size = _check_int("step_size", step_size, low=1)
-    gamma = _check_real("gamma", gamma, low=0.0, low_open=True)
+    step_size = _validate.integer("step_size", step_size, low=1)
+    gamma = _validate.number("gamma", gamma, low=0.0, low_open=True)
     return Schedule(
         "step_decay",
         lambda k: lr * gamma ** (k // step_size).astype(np.float64),
@@ -148,13 +114,11 @@ def multistep(lr, milestones, gamma=0.1):
     torch: ``MultiStepLR(milestones, gamma)``.
     """
     lr = _check_lr(lr)
-    gamma = _check_real("gamma", gamma, low=0.0, low_open=True)
-    try:
-        ms = [_check_int("milestones[i]", m, low=1) for m in milestones]
-    except TypeError:
-        raise ValueError(
-            f"milestones must be a sequence of increasing integers >= 1, got {milestones!r}"
-        ) from None
+    gamma = _validate.number("gamma", gamma, low=0.0, low_open=True)
+    if not isinstance(milestones, (list, tuple, np.ndarray, range)):
+        _validate.fail(TypeError, "milestones", "a sequence of increasing integers >= 1",
+                       milestones)
+    ms = [_validate.integer(f"milestones[{i}]", m, low=1) for i, m in enumerate(milestones)]
     if any(b <= a for a, b in zip(ms, ms[1:])):
         raise ValueError(f"milestones must be strictly increasing, got {ms!r}")
     edges = np.asarray(ms, dtype=np.int64)
@@ -171,7 +135,7 @@ def exponential(lr, gamma):
     torch: ``ExponentialLR(gamma)``.
     """
     lr = _check_lr(lr)
-    gamma = _check_real("gamma", gamma, low=0.0, low_open=True)
+    gamma = _validate.number("gamma", gamma, low=0.0, low_open=True)
     return Schedule(
         "exponential",
         lambda k: lr * gamma ** k.astype(np.float64),
@@ -227,8 +191,8 @@ def cyclic(base_lr, max_lr, step_size_up=2000, step_size_down=None):
     max_lr = _check_lr(max_lr, "max_lr")
     if max_lr < base_lr:
         raise ValueError(f"max_lr must be >= base_lr ({base_lr!r}), got {max_lr!r}")
-    up = _check_real("step_size_up", step_size_up, low=0.0, low_open=True)
-    down = up if step_size_down is None else _check_real(
+    up = _validate.number("step_size_up", step_size_up, low=0.0, low_open=True)
+    down = up if step_size_down is None else _validate.number(
         "step_size_down", step_size_down, low=0.0, low_open=True
     )
     total = up + down
@@ -258,8 +222,8 @@ def cosine(lr, T_max, eta_min=0.0):
     (which holds ``eta_min``) or :func:`cosine_warm_restarts` to go on past ``T_max``.
     """
     lr = _check_lr(lr)
-    T_max = _check_int("T_max", T_max, low=1)
-    eta_min = _check_real("eta_min", eta_min, low=0.0, high=lr)
+    T_max = _validate.integer("T_max", T_max, low=1)
+    eta_min = _validate.number("eta_min", eta_min, low=0.0, high=lr)
     return Schedule(
         "cosine",
         lambda k: _cosine_part(lr, eta_min, k.astype(np.float64), T_max),
@@ -281,9 +245,9 @@ def cosine_warm_restarts(lr, T_0, T_mult=1, eta_min=0.0):
     torch: ``CosineAnnealingWarmRestarts(T_0, T_mult, eta_min)``.
     """
     lr = _check_lr(lr)
-    T_0 = _check_int("T_0", T_0, low=1)
-    T_mult = _check_int("T_mult", T_mult, low=1)
-    eta_min = _check_real("eta_min", eta_min, low=0.0, high=lr)
+    T_0 = _validate.integer("T_0", T_0, low=1)
+    T_mult = _validate.integer("T_mult", T_mult, low=1)
+    eta_min = _validate.number("eta_min", eta_min, low=0.0, high=lr)
 
     def fn(k):
         if T_mult == 1:
@@ -318,9 +282,9 @@ def noam(d_model, warmup_steps, factor=1.0):
     inverse square root of the step number ``k + 1``.
     torch: ``LambdaLR`` with this function and base ``lr = 1``.
     """
-    d_model = _check_int("d_model", d_model, low=1)
-    warmup_steps = _check_int("warmup_steps", warmup_steps, low=1)
-    factor = _check_real("factor", factor, low=0.0, low_open=True)
+    d_model = _validate.integer("d_model", d_model, low=1)
+    warmup_steps = _validate.integer("warmup_steps", warmup_steps, low=1)
+    factor = _validate.number("factor", factor, low=0.0, low_open=True)
 
     def fn(k):
         s = (k + 1).astype(np.float64)
@@ -339,7 +303,7 @@ def linear_warmup(lr, warmup_steps):
     total_iters=W-1)``.
     """
     lr = _check_lr(lr)
-    warmup_steps = _check_int("warmup_steps", warmup_steps, low=1)
+    warmup_steps = _validate.integer("warmup_steps", warmup_steps, low=1)
     return Schedule(
         "linear_warmup",
         lambda k: lr * np.minimum(1.0, (k + 1).astype(np.float64) / warmup_steps),
@@ -365,13 +329,13 @@ def warmup_cosine(lr, warmup_steps, total_steps, eta_min=0.0):
     ``k <= T``.
     """
     lr = _check_lr(lr)
-    warmup_steps = _check_int("warmup_steps", warmup_steps, low=0)
-    total_steps = _check_int("total_steps", total_steps, low=1)
+    warmup_steps = _validate.integer("warmup_steps", warmup_steps, low=0)
+    total_steps = _validate.integer("total_steps", total_steps, low=1)
     if total_steps <= warmup_steps:
         raise ValueError(
             f"total_steps must be > warmup_steps ({warmup_steps}), got {total_steps}"
         )
-    eta_min = _check_real("eta_min", eta_min, low=0.0, high=lr)
+    eta_min = _validate.number("eta_min", eta_min, low=0.0, high=lr)
     span = total_steps - warmup_steps
 
     def fn(k):

@@ -19,9 +19,10 @@ input is computed in float64). In the docstrings a 2-D point is :math:`w = (x, y
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
+
+from . import _validate
 
 __all__ = [
     "Surface",
@@ -107,16 +108,6 @@ class Surface:
         return f"<Surface {self.name} dim={self.dim}>"
 
 
-def _check_real(name, value, *, positive=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or (positive and not value > 0):
-        kind = "a finite number > 0" if positive else "finite"
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
-    return value
-
-
 # ----------------------------------------------------------------------------- quadratic
 class _Quadratic(Surface):
     def __init__(self, A, b, c, start, bounds):
@@ -164,10 +155,9 @@ def quadratic(A=None, b=None, c=0.0, condition_number=None, dim=2, angle=0.0):
     """
     if A is not None and condition_number is not None:
         raise ValueError("give either A or condition_number, not both")
-    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral) or dim < 1:
-        raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
-    angle = _check_real("angle", angle)
-    c = _check_real("c", c)
+    dim = _validate.integer("dim", dim, low=1)
+    angle = _validate.number("angle", angle)
+    c = _validate.number("c", c)
     if A is not None:
         A = np.array(A, dtype=np.float64)
         if A.ndim != 2 or A.shape[0] != A.shape[1]:
@@ -188,9 +178,7 @@ def quadratic(A=None, b=None, c=0.0, condition_number=None, dim=2, angle=0.0):
                 "surfaces)"
             )
     elif condition_number is not None:
-        kappa = _check_real("condition_number", condition_number)
-        if kappa < 1:
-            raise ValueError(f"condition_number must be >= 1, got {kappa!r}")
+        kappa = _validate.number("condition_number", condition_number, low=1.0)
         if dim == 1 and kappa != 1.0:
             raise ValueError(f"condition_number must be 1 when dim == 1, got {kappa!r}")
         if dim == 2:
@@ -256,7 +244,7 @@ def rosenbrock(a=1.0, b=100.0):
     :math:`(a, a^2)` with :math:`f^* = 0`, at the end of a long, curved, flat valley.
     Start ``(a - 2.2, a^2)`` = (-1.2, 1) for the default ``a = 1``.
     """
-    return _Rosenbrock(_check_real("a", a), _check_real("b", b, positive=True))
+    return _Rosenbrock(_validate.number("a", a), _validate.number("b", b, low=0.0, low_open=True))
 
 
 class _Beale(Surface):
@@ -614,9 +602,7 @@ def logistic_regression(X, y, l2=0.0):
         raise ValueError(f"y must have shape ({X.shape[0]},) to match X, got {y.shape}")
     if y.dtype.kind not in "biuf" or not np.all((y == 0) | (y == 1)):
         raise ValueError("y must contain only the labels 0 and 1")
-    l2 = _check_real("l2", l2)
-    if l2 < 0:
-        raise ValueError(f"l2 must be >= 0, got {l2!r}")
+    l2 = _validate.number("l2", l2, low=0.0)
     return _LogisticRegression(X, y.astype(np.float64), l2)
 
 

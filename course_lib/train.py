@@ -22,17 +22,16 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import layers
+from . import _validate, layers
 
-__all__ = ["History", "fit", "evaluate"]
-
-_MONITORS = {"val_loss": "min", "val_acc": "max"}
+__all__ = ["History", "EarlyStopping", "end_of_epoch", "fit", "evaluate"]
 
 
 @dataclasses.dataclass
 class History:
-    """What :func:`fit` records, one entry per epoch run (epochs are numbered from 0, so
-    ``history.val_loss[history.best_epoch]`` is the best monitored epoch's loss).
+    """What a training loop records, one entry per epoch run: :func:`fit` for the NumPy
+    models, :func:`course_lib.gpu.train_torch` for torch models. Epochs are numbered from
+    0, so ``history.val_loss[history.best_epoch]`` is the best monitored epoch's loss.
 
     - ``train_loss``, ``train_acc``: loss and accuracy over the *whole* training set,
       computed in eval mode after the epoch's updates (the same measurement as the
@@ -42,7 +41,9 @@ class History:
     - ``val_loss``, ``val_acc``: on the validation set (empty lists without one).
     - ``lr``: learning rate of the epoch's first update (a schedule ``lr(k)`` is evaluated
       at k = number of updates taken before it; NaN when the rule has no ``lr``).
-    - ``epoch_time``: wall-clock seconds of the epoch (training and evaluation).
+    - ``epoch_time``: wall-clock seconds of the epoch's training steps (evaluation is not
+      counted; on a GPU the device is synchronised before and after).
+    - ``steps``: optimizer steps taken by the end of each epoch.
     - ``best_epoch``: epoch of the best monitored value (None without validation data).
     - ``stopped_epoch``: last epoch run when training stopped early (patience or callback),
       None when every requested epoch ran.
@@ -56,9 +57,28 @@ class History:
     val_acc: list = dataclasses.field(default_factory=list)
     lr: list = dataclasses.field(default_factory=list)
     epoch_time: list = dataclasses.field(default_factory=list)
+    steps: list = dataclasses.field(default_factory=list)
     best_epoch: int | None = None
     stopped_epoch: int | None = None
     restored: bool = False
+
+    def append(self, **values) -> None:
+        """Append each value to the list of the same name (``append(val_loss=0.3)``)."""
+        for name, value in values.items():
+            getattr(self, name).append(value)
+
+    @property
+    def elapsed(self) -> np.ndarray:
+        """Cumulative training seconds at the end of each epoch."""
+        return np.cumsum(self.epoch_time)
+
+    def first_reaching(self, threshold: float, metric: str = "val_acc"):
+        """``(epochs, seconds)`` needed until ``metric`` first reaches ``threshold``
+        (epochs counted from 1, seconds of training), or ``(None, None)`` if it never does."""
+        for k, value in enumerate(getattr(self, metric)):
+            if value >= threshold:
+                return k + 1, float(self.elapsed[k])
+        return None, None
 
     def as_dict(self):
         """Plain dict of copies of every field (lists copied)."""
@@ -68,18 +88,72 @@ class History:
         }
 
 
+class EarlyStopping:
+    r"""The early-stopping rule of both training loops, applied after every epoch.
+
+    An epoch *improves* when its monitored value beats the best so far by more than
+    ``min_delta``: ``val_loss < best - min_delta`` (``monitor="val_loss"``) or
+    ``val_acc > best + min_delta`` (``monitor="val_acc"``). After ``patience`` epochs in a
+    row without improvement, :meth:`update` says stop (never with ``patience=None``). With
+    early stopping and ``restore_best`` it keeps the complete state of the model at the best
+    epoch, which :meth:`restore` reloads once training has ended on a later epoch.
+
+    Args:
+        monitor: ``"val_loss"`` (lower is better) or ``"val_acc"`` (higher is better).
+        patience: None (no early stopping) or an int >= 1.
+        min_delta: a number >= 0.
+        restore_best: keep and restore the best state (with early stopping only).
+    """
+
+    _DIRECTIONS = {"val_loss": 1.0, "val_acc": -1.0}  # compare sign * value: lower is better
+
+    def __init__(self, monitor="val_loss", patience=None, min_delta=0.0, restore_best=True):
+        self.monitor = _validate.one_of("monitor", monitor, tuple(self._DIRECTIONS))
+        self.patience = None if patience is None else _validate.integer("patience", patience,
+                                                                        low=1)
+        self.min_delta = _validate.number("min_delta", min_delta, low=0.0)
+        self.restore_best = _validate.flag("restore_best", restore_best)
+        self.best_value, self.best_state, self.wait = math.inf, None, 0
+
+    def update(self, epoch, history, snapshot) -> bool:
+        """Judge ``epoch`` by its monitored value in ``history`` (setting
+        ``history.best_epoch``); ``snapshot()`` returns a copy of the model's complete state.
+        Returns True when training should stop."""
+        value = self._DIRECTIONS[self.monitor] * getattr(history, self.monitor)[-1]
+        if value < self.best_value - self.min_delta:
+            self.best_value, history.best_epoch, self.wait = value, epoch, 0
+            if self.patience is not None and self.restore_best:
+                self.best_state = snapshot()
+            return False
+        self.wait += 1
+        return self.patience is not None and self.wait >= self.patience
+
+    def restore(self, history, load) -> None:
+        """``load(best_state)`` if the best epoch was not the last one run."""
+        last_epoch = len(history.train_loss) - 1
+        if self.best_state is not None and history.best_epoch != last_epoch:
+            load(self.best_state)
+            history.restored = True
+
+
+def end_of_epoch(epoch, epochs, history, stopper, snapshot, callback=None, model=None) -> bool:
+    """What both training loops do once an epoch's numbers are in ``history``: early
+    stopping (with validation data), then ``callback(epoch, history, model)``, which stops
+    training by returning True. Records ``history.stopped_epoch``; returns True to stop."""
+    stop = bool(history.val_loss) and stopper.update(epoch, history, snapshot)
+    if callback is not None and callback(epoch, history, model):
+        stop = True
+    if stop and epoch < epochs - 1:
+        history.stopped_epoch = epoch
+    return stop
+
+
 def evaluate(model, X, y):
     """Mean softmax cross-entropy and accuracy of ``model`` on ``(X, y)`` in eval mode
     (batch-norm running statistics are used and left unchanged). Returns ``(loss, acc)``."""
     scores = model.loss(X, mode="eval")
     loss, _ = layers.softmax_loss(scores, y)
     return loss, float(np.mean(np.argmax(scores, axis=1) == y))
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def _check_xy(name_x, X, name_y, y):
@@ -161,27 +235,23 @@ def fit(
     """
     for name in ("init", "step"):
         if not callable(getattr(rule, name, None)):
-            raise TypeError(f"rule must provide callable init(w) and step(w, g, state) (a course_lib.optim Rule), got {rule!r}")
+            _validate.fail(TypeError, "rule", "a course_lib.optim Rule, with callable init(w) "
+                           "and step(w, g, state)", rule)
     X_train, y_train = _check_xy("X_train", X_train, "y_train", y_train)
     if (X_val is None) != (y_val is None):
         raise ValueError("X_val and y_val must be given together (both or neither)")
     has_val = X_val is not None
     if has_val:
         X_val, y_val = _check_xy("X_val", X_val, "y_val", y_val)
-    epochs = _check_positive_int("epochs", epochs)
-    batch_size = _check_positive_int("batch_size", batch_size)
-    if monitor not in _MONITORS:
-        raise ValueError(f"monitor must be one of {sorted(_MONITORS)}, got {monitor!r}")
-    if patience is not None:
-        patience = _check_positive_int("patience", patience)
-        if not has_val:
-            raise ValueError("patience (early stopping) needs validation data: pass X_val and y_val")
-    if not (isinstance(min_delta, (int, float, np.floating, np.integer)) and min_delta >= 0):
-        raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
+    epochs = _validate.integer("epochs", epochs, low=1)
+    batch_size = _validate.integer("batch_size", batch_size, low=1)
+    stopper = EarlyStopping(monitor, patience, min_delta, restore_best)
+    if patience is not None and not has_val:
+        raise ValueError("patience (early stopping) needs validation data: pass X_val and y_val")
     if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable(epoch, history, model) or None, got {callback!r}")
-    if not isinstance(drop_last, (bool, np.bool_)):
-        raise TypeError(f"drop_last must be True or False, got {drop_last!r}")
+        _validate.fail(TypeError, "callback", "None or a callable(epoch, history, model)",
+                       callback)
+    drop_last = _validate.flag("drop_last", drop_last)
 
     n = X_train.shape[0]
     if getattr(model, "bn_params", None) and n % batch_size == 1 and not drop_last:
@@ -196,10 +266,6 @@ def fit(
     rng = np.random.default_rng(seed)
     states = {name: rule.init(w) for name, w in model.params.items()}
     history = History()
-    sign = 1.0 if _MONITORS[monitor] == "min" else -1.0  # compare sign*value: lower is better
-    best_value = math.inf
-    best_state = None
-    wait = 0
     steps = 0
 
     bar = tqdm(range(epochs), desc="epochs", unit="epoch", disable=not _progress_enabled(progress), leave=False)
@@ -216,38 +282,20 @@ def fit(
                 for name, g in grads.items():
                     model.params[name], states[name] = rule.step(model.params[name], g, states[name])
                 steps += 1
-            history.batch_loss.append(float(np.mean(batch_losses)))
+            history.append(epoch_time=time.perf_counter() - start, steps=steps,
+                           batch_loss=float(np.mean(batch_losses)))
             train_loss, train_acc = evaluate(model, X_train, y_train)
-            history.train_loss.append(train_loss)
-            history.train_acc.append(train_acc)
+            history.append(train_loss=train_loss, train_acc=train_acc)
             postfix = {"train_loss": f"{train_loss:.4f}"}
-            stop = False
             if has_val:
                 val_loss, val_acc = evaluate(model, X_val, y_val)
-                history.val_loss.append(val_loss)
-                history.val_acc.append(val_acc)
+                history.append(val_loss=val_loss, val_acc=val_acc)
                 postfix["val_acc"] = f"{val_acc:.4f}"
-                value = sign * (val_loss if monitor == "val_loss" else val_acc)
-                if value < best_value - min_delta:
-                    best_value, history.best_epoch, wait = value, epoch, 0
-                    if patience is not None and restore_best:
-                        best_state = model.state_dict()
-                else:
-                    wait += 1
-                    stop = patience is not None and wait >= patience
-            history.epoch_time.append(time.perf_counter() - start)
             bar.set_postfix(postfix)
-            if callback is not None and callback(epoch, history, model):
-                stop = True
-            if stop:
-                if epoch < epochs - 1:
-                    history.stopped_epoch = epoch
+            if end_of_epoch(epoch, epochs, history, stopper, model.state_dict, callback, model):
                 break
     finally:
         bar.close()
 
-    last_epoch = len(history.train_loss) - 1
-    if best_state is not None and history.best_epoch != last_epoch:
-        model.load_state_dict(best_state)
-        history.restored = True
+    stopper.restore(history, model.load_state_dict)
     return history

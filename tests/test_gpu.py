@@ -15,17 +15,12 @@ import torch.nn.functional as F
 from course_lib import gpu, optim, torch_optim
 from course_lib.data import Split
 from course_lib.models import MLP
-from course_lib.train import fit
+from course_lib.train import History, fit
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: extra threads only add synchronisation
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def toy_split(n=40, d=5, c=3, dtype=np.float64, seed=0):
@@ -197,12 +192,14 @@ def test_full_batch_training_matches_numpy_fit(device, name, hp):
                                    rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(lin.bias.detach().cpu().numpy(), ref.params[f"b{l}"],
                                    rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(hist.train_loss, ref_hist.batch_loss, rtol=1e-10)
-    np.testing.assert_allclose(hist.val_loss, ref_hist.val_loss, rtol=1e-10)
-    assert hist.val_acc == ref_hist.val_acc
-    assert hist.steps == [1, 2, 3, 4, 5, 6]
+    assert isinstance(hist, History)  # one history type for both loops
+    for field in ("batch_loss", "train_loss", "val_loss"):
+        np.testing.assert_allclose(getattr(hist, field), getattr(ref_hist, field), rtol=1e-10)
+    assert hist.val_acc == ref_hist.val_acc and hist.train_acc == ref_hist.train_acc
+    assert hist.steps == ref_hist.steps == [1, 2, 3, 4, 5, 6]
+    assert hist.lr == ref_hist.lr == [hp["lr"]] * 6
     assert len(hist.epoch_time) == 6 and np.all(np.diff(hist.elapsed) > 0)
-    assert hist.train_loss[-1] < 0.8 * hist.train_loss[0]  # it did learn something
+    assert hist.batch_loss[-1] < 0.8 * hist.batch_loss[0]  # it did learn something
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -223,20 +220,20 @@ def test_minibatch_training_equals_a_hand_written_loop(device):
         losses = []
         for _ in range(epochs):
             perm = torch.randperm(len(y), generator=gen, device=device)
-            total = 0.0
+            batch_losses = []
             for lo in range(0, len(y), b):
                 idx = perm[lo:lo + b]
                 opt.zero_grad()
                 loss = F.cross_entropy(net(X[idx]), y[idx])
                 loss.backward()
                 opt.step()
-                total += loss.item() * len(idx)
-            losses.append(total / len(y))
+                batch_losses.append(loss.item())
+            losses.append(np.mean(batch_losses))
     finally:
         torch.set_default_dtype(old)
     for p, q in zip(model.parameters(), net.parameters()):
         assert torch.equal(p, q)
-    np.testing.assert_allclose(hist.train_loss, losses, rtol=1e-6)
+    np.testing.assert_allclose(hist.batch_loss, losses, rtol=1e-6)
     assert hist.steps == [6, 12, 18]
 
 
@@ -252,7 +249,47 @@ def test_train_torch_rejects_bad_input():
 
 
 def test_first_reaching():
-    h = gpu.TorchHistory(val_acc=[0.5, 0.8, 0.95, 0.9], epoch_time=[1.0, 2.0, 3.0, 4.0])
+    h = History(val_acc=[0.5, 0.8, 0.95, 0.9], epoch_time=[1.0, 2.0, 3.0, 4.0])
     assert h.first_reaching(0.8) == (2, 3.0)
     assert h.first_reaching(0.9) == (3, 6.0)
     assert h.first_reaching(0.99) == (None, None)
+
+
+def test_early_stopping_is_fits():
+    """train_torch with patience stops where the rule says on the full run's validation
+    losses, and restores the weights of the best epoch (as train.fit does)."""
+    split = toy_split()
+    sizes, patience = [5, 8, 3], 2
+
+    def model_fn():
+        return gpu.mlp(sizes, seed=3, dtype=torch.float64, device="cpu")
+
+    saved = []
+    _, full = gpu.train_torch(model_fn, "adam", split, epochs=25, batch_size=8, device="cpu",
+                              lr=0.2, callback=lambda e, h, m: saved.append(
+                                  [p.detach().clone() for p in m.parameters()]))
+    # the rule, applied by hand to the full run's validation losses
+    best, best_epoch, stop = np.inf, None, None
+    for epoch, value in enumerate(full.val_loss):
+        if value < best:
+            best, best_epoch, since = value, epoch, 0
+        else:
+            since += 1
+            if since == patience:
+                stop = epoch
+                break
+    assert stop is not None and stop < 24, "the toy run must stop early for this test"
+    model, hist = gpu.train_torch(model_fn, "adam", split, epochs=25, batch_size=8,
+                                  device="cpu", lr=0.2, patience=patience)
+    assert hist.stopped_epoch == stop and hist.best_epoch == best_epoch and hist.restored
+    assert hist.val_loss == full.val_loss[:stop + 1]
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), saved[best_epoch]))
+    with pytest.raises(ValueError, match="patience must be an integer >= 1, got 0"):
+        gpu.train_torch(model_fn, "adam", split, epochs=2, device="cpu", patience=0)
+
+
+def test_course_only_keywords_are_derived_from_the_signatures():
+    assert gpu.COURSE_ONLY == {"rmsprop": {"eps_inside": False},
+                               "adam": {"bias_correction": True, "eps_inside": False},
+                               "nadam": {"constant_momentum": False}}
+    assert gpu.TORCH_TWINS is torch_optim.TORCH_TWINS

@@ -3,123 +3,29 @@ against formulas written out here, purity, dtypes, edge cases and bad input."""
 
 from __future__ import annotations
 
+import importlib
 import inspect
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import (
+    COURSE_SWITCHES,
+    OPTIM_DB_CLASSES,
+    RICH,
+    TORCH_CASE_IDS,
+    TORCH_CASES,
+    optim_db_problem,
+    run_torch_optimizer,
+    torch_default_dtype,
+    torch_twin,
+)
+
 from course_lib import optim
+from course_lib.torch_optim import TORCH_TWINS
 
-NAMES = [
-    "sgd",
-    "momentum",
-    "nesterov",
-    "adagrad",
-    "rmsprop",
-    "adadelta",
-    "adam",
-    "adamax",
-    "nadam",
-    "amsgrad",
-    "adamw",
-]
-
-# (rule name, our keywords, torch class, torch keywords): several settings per rule,
-# covering weight decay, dampening, centered/momentum RMSprop, Nesterov, lr_decay,
-# initial_accumulator_value, AMSGrad and NAdam's momentum_decay.
-SGD, ADAM = torch.optim.SGD, torch.optim.Adam
-TORCH_CASES = [
-    ("sgd", dict(lr=0.05), SGD, dict(lr=0.05)),
-    ("sgd", dict(lr=0.02, weight_decay=0.3), SGD, dict(lr=0.02, weight_decay=0.3)),
-    ("momentum", dict(lr=0.01), SGD, dict(lr=0.01, momentum=0.9)),
-    (
-        "momentum",
-        dict(lr=0.02, momentum=0.5, dampening=0.3, weight_decay=0.1),
-        SGD,
-        dict(lr=0.02, momentum=0.5, dampening=0.3, weight_decay=0.1),
-    ),
-    # torch ignores dampening when momentum = 0
-    ("momentum", dict(lr=0.03, momentum=0.0, dampening=0.5), SGD, dict(lr=0.03, dampening=0.5)),
-    (
-        "momentum",
-        dict(lr=0.03, momentum=0.8, dampening=0.8),
-        SGD,
-        dict(lr=0.03, momentum=0.8, dampening=0.8),
-    ),
-    ("nesterov", dict(lr=0.01), SGD, dict(lr=0.01, momentum=0.9, nesterov=True)),
-    (
-        "nesterov",
-        dict(lr=0.02, momentum=0.6, weight_decay=0.2),
-        SGD,
-        dict(lr=0.02, momentum=0.6, weight_decay=0.2, nesterov=True),
-    ),
-    ("adagrad", dict(), torch.optim.Adagrad, dict()),
-    (
-        "adagrad",
-        dict(lr=0.3, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.4, eps=1e-6),
-        torch.optim.Adagrad,
-        dict(lr=0.3, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.4, eps=1e-6),
-    ),
-    ("rmsprop", dict(), torch.optim.RMSprop, dict()),
-    (
-        "rmsprop",
-        dict(centered=True, alpha=0.9),
-        torch.optim.RMSprop,
-        dict(centered=True, alpha=0.9),
-    ),
-    ("rmsprop", dict(lr=1e-3, momentum=0.9), torch.optim.RMSprop, dict(lr=1e-3, momentum=0.9)),
-    (
-        "rmsprop",
-        dict(lr=3e-3, momentum=0.5, centered=True, weight_decay=0.1, eps=1e-4),
-        torch.optim.RMSprop,
-        dict(lr=3e-3, momentum=0.5, centered=True, weight_decay=0.1, eps=1e-4),
-    ),
-    ("adadelta", dict(), torch.optim.Adadelta, dict()),
-    (
-        "adadelta",
-        dict(lr=0.5, rho=0.8, eps=1e-4, weight_decay=0.1),
-        torch.optim.Adadelta,
-        dict(lr=0.5, rho=0.8, eps=1e-4, weight_decay=0.1),
-    ),
-    ("adam", dict(lr=0.01), ADAM, dict(lr=0.01)),
-    (
-        "adam",
-        dict(lr=0.02, betas=(0.8, 0.99), eps=1e-5, weight_decay=0.1, amsgrad=True),
-        ADAM,
-        dict(lr=0.02, betas=(0.8, 0.99), eps=1e-5, weight_decay=0.1, amsgrad=True),
-    ),
-    ("adam", dict(lr=0.01, betas=(0.0, 0.9)), ADAM, dict(lr=0.01, betas=(0.0, 0.9))),
-    ("adamax", dict(), torch.optim.Adamax, dict()),
-    (
-        "adamax",
-        dict(lr=0.01, betas=(0.7, 0.95), eps=1e-3, weight_decay=0.2),
-        torch.optim.Adamax,
-        dict(lr=0.01, betas=(0.7, 0.95), eps=1e-3, weight_decay=0.2),
-    ),
-    ("nadam", dict(), torch.optim.NAdam, dict()),
-    ("nadam", dict(momentum_decay=0.0), torch.optim.NAdam, dict(momentum_decay=0.0)),
-    (
-        "nadam",
-        dict(lr=0.01, betas=(0.8, 0.99), momentum_decay=0.05, weight_decay=0.1),
-        torch.optim.NAdam,
-        dict(lr=0.01, betas=(0.8, 0.99), momentum_decay=0.05, weight_decay=0.1),
-    ),
-    ("amsgrad", dict(), ADAM, dict(amsgrad=True)),
-    (
-        "amsgrad",
-        dict(lr=0.05, weight_decay=0.2),
-        ADAM,
-        dict(lr=0.05, weight_decay=0.2, amsgrad=True),
-    ),
-    ("adamw", dict(), torch.optim.AdamW, dict()),
-    (
-        "adamw",
-        dict(lr=0.02, weight_decay=0.3, amsgrad=True, betas=(0.85, 0.98)),
-        torch.optim.AdamW,
-        dict(lr=0.02, weight_decay=0.3, amsgrad=True, betas=(0.85, 0.98)),
-    ),
-]
+NAMES = list(optim.RULES)
 
 SHAPE = (3, 4)
 STEPS = 300
@@ -130,10 +36,8 @@ def optim_torch_float64_default():
     """torch.optim keeps some scalars (NAdam's product of momentum coefficients) in the
     default dtype; with the float32 default NAdam drifts ~1e-9 away from exact float64
     arithmetic, so the torch comparisons run with float64 as the default dtype."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+    with torch_default_dtype(torch.float64):
+        yield
 
 
 def _problem(seed: int = 0, steps: int = STEPS, shape=SHAPE):
@@ -174,39 +78,34 @@ def _run_torch(cls, kwargs, w0, noise, foreach, scheduler=None):
     return np.array(out)
 
 
-def _case_id(case):
-    name, kw = case[0], case[1]
-    return name + "-" + "-".join(f"{k}={v}" for k, v in kw.items())
-
-
-@pytest.mark.parametrize("case", TORCH_CASES, ids=[_case_id(c) for c in TORCH_CASES])
-def test_matches_torch_every_step(case, optim_torch_float64_default):
-    name, kw, cls, tkw = case
+@pytest.mark.parametrize("name,hp", TORCH_CASES, ids=TORCH_CASE_IDS)
+def test_matches_torch_every_step(name, hp, optim_torch_float64_default):
     w0, noise = _problem()
-    ours = _run_ours(optim.get(name, **kw), w0, noise)
+    ours = _run_ours(optim.get(name, **hp), w0, noise)
     assert np.all(np.isfinite(ours))
     assert np.max(np.abs(ours[-1] - w0)) > 1e-3  # the parameters really moved
     # atol only guards entries that pass close to 0, where a relative test is meaningless.
+    cls, kwargs = torch_twin(name, hp)
     for foreach in (False, True):
-        ref = _run_torch(cls, tkw, w0, noise, foreach)
+        ref = _run_torch(cls, kwargs, w0, noise, foreach)
         np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-12, err_msg=f"foreach={foreach}")
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_lr_schedule_uses_steps_already_taken(name, optim_torch_float64_default):
-    """lr(k) with k = 0 on the first step is what LambdaLR stepped after each step gives."""
-    # the last setting of each rule (for adagrad the one with lr_decay, which divides the
-    # scheduled lr; for adamw a decoupled decay, which uses it)
-    _, kw, cls, tkw = [c for c in TORCH_CASES if c[0] == name][-1]
+    """lr(k) with k = 0 on the first step is what LambdaLR stepped after each step gives
+    (for adagrad with an lr_decay, which divides the scheduled lr; for adamw with a
+    decoupled decay, which uses it)."""
 
     def schedule(k):
         return 0.1 * 0.99**k
 
     w0, noise = _problem(seed=1, steps=60)
-    ours = _run_ours(optim.get(name, **{**kw, "lr": schedule}), w0, noise)
+    ours = _run_ours(optim.get(name, **{**RICH[name], "lr": schedule}), w0, noise)
+    cls, kwargs = torch_twin(name, {**RICH[name], "lr": 1.0})
     ref = _run_torch(
         cls,
-        {**tkw, "lr": 1.0},
+        kwargs,
         w0,
         noise,
         foreach=False,
@@ -230,65 +129,84 @@ def test_schedule_is_called_with_zero_then_one():
     np.testing.assert_allclose(w, 1 - 3 * 0.1)
 
 
-# --- signatures ---------------------------------------------------------------------------
-TORCH_CLASS = {
-    "sgd": SGD,
-    "momentum": SGD,
-    "nesterov": SGD,
-    "adagrad": torch.optim.Adagrad,
-    "rmsprop": torch.optim.RMSprop,
-    "adadelta": torch.optim.Adadelta,
-    "adam": ADAM,
-    "adamax": torch.optim.Adamax,
-    "nadam": torch.optim.NAdam,
-    "amsgrad": ADAM,
-    "adamw": torch.optim.AdamW,
-}
-# our convention switches, whose defaults give torch's behaviour
-EXTRAS = {"eps_inside": False, "bias_correction": True, "constant_momentum": False}
-
-
+# --- signatures, variants, documentation -----------------------------------------------------
 @pytest.mark.parametrize("name", NAMES)
 def test_keywords_and_defaults_are_torchs(name):
     ours = inspect.signature(optim.RULES[name]).parameters
-    theirs = inspect.signature(TORCH_CLASS[name].__init__).parameters
-    assert set(ours) - set(EXTRAS) <= set(theirs)
+    cls, twin_kwargs = TORCH_TWINS[name]
+    theirs = inspect.signature(cls.__init__).parameters
+    assert set(ours) - set(COURSE_SWITCHES) <= set(theirs)
     for key, p in ours.items():
-        if key in EXTRAS:
-            assert p.default is EXTRAS[key]
-        elif key == "momentum" and name in ("momentum", "nesterov"):
+        if key in COURSE_SWITCHES:
+            assert p.default is COURSE_SWITCHES[key]
+        elif key in twin_kwargs:
             # torch.optim.SGD defaults to momentum=0 (plain SGD); these rules need mu > 0.
-            assert p.default == 0.9
+            assert p.default == twin_kwargs[key]
         else:
             assert p.default == theirs[key].default, key
 
 
 def test_rules_registry_and_get():
-    assert list(optim.RULES) == NAMES
     for name in NAMES:
         rule = optim.get(name, lr=0.5)
         assert isinstance(rule, optim.Rule)
         assert rule.name == name
         assert rule.hyperparams["lr"] == 0.5
-    assert optim.get("adam").hyperparams == dict(
-        lr=1e-3,
+    # hyperparams are the bound arguments of the factory, defaults included
+    assert optim.get("adam", lr=0.1).hyperparams == dict(
+        lr=0.1,
         betas=(0.9, 0.999),
         eps=1e-8,
         weight_decay=0.0,
         amsgrad=False,
         bias_correction=True,
         eps_inside=False,
+        maximize=False,
+        decoupled_weight_decay=False,
     )
+    assert optim.nesterov(0.2).hyperparams == dict(
+        lr=0.2, momentum=0.9, dampening=0.0, weight_decay=0.0, maximize=False
+    )
+
+
+VARIANTS = [  # (variant, its arguments, the base rule with the switch that makes it)
+    ("momentum", {}, "sgd", {"momentum": 0.9}),
+    ("momentum", {"momentum": 0.5, "dampening": 0.5}, "sgd", {"momentum": 0.5, "dampening": 0.5}),
+    ("nesterov", {"weight_decay": 0.1}, "sgd", {"momentum": 0.9, "nesterov": True,
+                                                  "weight_decay": 0.1}),
+    ("amsgrad", {"weight_decay": 0.1}, "adam", {"amsgrad": True, "weight_decay": 0.1}),
+    ("adamw", {"amsgrad": True}, "adam", {"amsgrad": True, "weight_decay": 1e-2,
+                                          "decoupled_weight_decay": True}),
+]
+
+
+@pytest.mark.parametrize("variant,kw,base,base_kw", VARIANTS, ids=[v[0] for v in VARIANTS])
+def test_variants_are_their_base_rule_with_a_switch(variant, kw, base, base_kw):
+    w0, noise = _problem(seed=4, steps=30)
+    a = trajectory_fixed(optim.get(variant, **kw), w0, noise)
+    b = trajectory_fixed(optim.get(base, **base_kw), w0, noise)
+    np.testing.assert_array_equal(a, b)  # the same operations on the same numbers
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_help_shows_the_algorithm(name):
+    """The factory's docstring is the one place of the algorithm (an update in the book's
+    notation, its arguments), and the rule's module no longer hides behind the factory."""
+    doc = optim.RULES[name].__doc__
+    assert "w_t" in doc and "eta" in doc and "Args:" in doc
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module(f"course_lib.optim.{name}")
 
 
 # --- dtypes, purity, edge cases ------------------------------------------------------------
 # Settings that switch on every code path (state buffers, options) of every rule.
-PATH_CASES = [(name, kw) for name, kw, _, _ in TORCH_CASES] + [
+PATH_CASES = TORCH_CASES + [
     ("rmsprop", dict(eps_inside=True, centered=True, momentum=0.9)),
     ("adam", dict(eps_inside=True, bias_correction=False, amsgrad=True)),
     ("nadam", dict(constant_momentum=True, weight_decay=0.1)),
 ]
-PATH_IDS = [_case_id(c) for c in PATH_CASES]
+PATH_IDS = TORCH_CASE_IDS + [f"{name}-convention-{i}" for i, (name, _) in
+                              enumerate(PATH_CASES[len(TORCH_CASES):])]
 
 
 def _arrays(state):
@@ -643,7 +561,9 @@ def test_bad_lr(name, lr):
 
 
 def test_bad_lr_type_and_bad_schedule_value():
-    with pytest.raises(TypeError, match="lr must be a real number"):
+    with pytest.raises(
+        TypeError, match=r"lr must be a finite number >= 0 or a callable lr\(k\), got '0.1' of type str"
+    ):
         optim.sgd(lr="0.1")
     rule = optim.adam(lr=lambda k: 0.1 - 0.1 * k)
     w, state = rule.step(np.ones(2), np.ones(2), rule.init(np.ones(2)))  # lr(0) = 0.1 is fine
@@ -656,8 +576,8 @@ def test_bad_lr_type_and_bad_schedule_value():
 @pytest.mark.parametrize(
     "betas, match",
     [
-        ((1.0, 0.999), r"betas\[0\] must be in \[0, 1\)"),
-        ((0.9, -0.1), r"betas\[1\] must be in \[0, 1\)"),
+        ((1.0, 0.999), r"betas\[0\] must be a number in \[0, 1\), got 1.0"),
+        ((0.9, -0.1), r"betas\[1\] must be a number in \[0, 1\), got -0.1"),
     ],
 )
 def test_bad_betas(name, betas, match):
@@ -670,11 +590,11 @@ def test_bad_hyperparameters():
         (lambda: optim.adam(betas=0.9), TypeError, r"betas must be a pair"),
         (lambda: optim.adam(eps=-1e-8), ValueError, r"eps must be a finite number >= 0"),
         (lambda: optim.sgd(weight_decay=-0.1), ValueError, r"weight_decay must be .* >= 0"),
-        (lambda: optim.momentum(momentum=-0.5), ValueError, r"momentum must be in \[0, 1\)"),
-        (lambda: optim.rmsprop(momentum=-0.5), ValueError, r"momentum must be in \[0, 1\)"),
-        (lambda: optim.momentum(dampening=1.5), ValueError, r"dampening must be in \[0, 1\)"),
-        (lambda: optim.rmsprop(alpha=1.0), ValueError, r"alpha must be in \[0, 1\)"),
-        (lambda: optim.adadelta(rho=-0.1), ValueError, r"rho must be in \[0, 1\)"),
+        (lambda: optim.momentum(momentum=-0.5), ValueError, r"momentum must be a number in \[0, 1\)"),
+        (lambda: optim.rmsprop(momentum=-0.5), ValueError, r"momentum must be a number in \[0, 1\)"),
+        (lambda: optim.momentum(dampening=1.5), ValueError, r"dampening must be a number in \[0, 1\)"),
+        (lambda: optim.rmsprop(alpha=1.0), ValueError, r"alpha must be a number in \[0, 1\)"),
+        (lambda: optim.adadelta(rho=-0.1), ValueError, r"rho must be a number in \[0, 1\)"),
         (lambda: optim.adagrad(lr_decay=-1), ValueError, r"lr_decay must be .* >= 0"),
         (
             lambda: optim.adagrad(initial_accumulator_value=-1),
@@ -714,5 +634,61 @@ def test_bad_state_and_arrays():
         rule.init(np.zeros(2, complex))
     with pytest.raises(TypeError, match="g must be an array of real numbers"):
         rule.step(np.zeros(2), np.array(["a", "b"]), rule.init(np.zeros(2)))
-    with pytest.raises(ValueError, match="num_steps must be an int >= 0"):
+    with pytest.raises(ValueError, match="num_steps must be an integer >= 0, got -1"):
         optim.trajectory(rule, lambda w: w, np.zeros(2), -1)
+    with pytest.raises(TypeError, match="num_steps must be an integer >= 0, got 2.0 of type float"):
+        optim.trajectory(rule, lambda w: w, np.zeros(2), 2.0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_hyperparameter_is_checked_by_one_policy(name):
+    """For every argument of every factory (read from its signature): a value of the wrong
+    type raises TypeError, a number out of range ValueError, and both messages name the
+    argument and what it must be."""
+    for key, p in inspect.signature(optim.RULES[name]).parameters.items():
+        with pytest.raises(TypeError, match=rf"^{key} must be .*, got 'x' of type str$"):
+            optim.get(name, **{key: "x"})
+        if isinstance(p.default, bool):
+            with pytest.raises(TypeError, match=rf"^{key} must be True or False, got 1 "):
+                optim.get(name, **{key: 1})
+        elif isinstance(p.default, float):
+            with pytest.raises(ValueError, match=rf"^{key} must be .*, got -1.0$"):
+                optim.get(name, **{key: -1.0})
+        else:  # betas
+            with pytest.raises(ValueError, match=rf"^{key}\[1\] must be a number in \[0, 1\)"):
+                optim.get(name, **{key: (0.9, 1.0)})
+    with pytest.raises(TypeError, match="unexpected keyword argument 'maximise'"):
+        optim.get(name, maximise=True)
+
+
+# --- torch's own optimizer test inputs ------------------------------------------------------
+# Before course_lib.optim took maximize, SGD's momentum/dampening/nesterov and NAdam's
+# decoupled_weight_decay, the NumPy rules matched 35 of these 52 configurations.
+NUMPY_NAME = {cls.__name__: name for name, (cls, kw) in TORCH_TWINS.items() if not kw}
+
+
+@pytest.mark.parametrize("cls_name", OPTIM_DB_CLASSES)
+def test_matches_torch_on_torchs_own_test_inputs(cls_name, optim_db):
+    """Every CPU configuration of torch's optimizer database (optim_db) for this class: the
+    rule of the same torch name, given the same keywords (a Tensor lr as its value), takes
+    torch's steps (float64, rtol 1e-6)."""
+    configs = [(desc, kw) for cls, desc, kw in optim_db if cls == cls_name]
+    assert configs, f"optim_db has no CPU configuration of {cls_name}"
+    w0, grad, steps = optim_db_problem()
+    failures = []
+    for desc, kwargs in configs:
+        expected = run_torch_optimizer(getattr(torch.optim, cls_name), kwargs, w0, grad, steps)
+        ours = {k: float(v) if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()}
+        rule = optim.get(NUMPY_NAME[cls_name], **ours)
+        w, state, got = w0, rule.init(w0), []
+        for k in range(steps):
+            w, state = rule.step(w, grad(w, k), state)
+            got.append(w)
+        if not np.allclose(got, expected, rtol=1e-6, atol=1e-12):
+            failures.append(f"{desc} {kwargs}")
+    assert not failures, f"{len(failures)} of {len(configs)} differ: {failures}"
+
+
+def test_torchs_test_inputs_cover_the_eight_classes(optim_db):
+    assert {cls for cls, _, _ in optim_db} == set(OPTIM_DB_CLASSES)
+    assert len(optim_db) >= 52  # 52 in torch 2.13

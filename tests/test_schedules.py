@@ -1,6 +1,7 @@
 """course_lib.schedules against torch.optim.lr_scheduler, np.interp and closed forms."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -190,8 +191,11 @@ def test_step_index_types():
     s = S.exponential(1.0, 0.5)
     assert s(np.int64(3)) == s(3) == 0.125  # powers of two: exact
     assert isinstance(s(np.int32(2)), float)
-    for bad in (-1, np.int64(-2), 1.0, 2.5, "3", None, True):
-        with pytest.raises(ValueError, match="k must be a non-negative integer"):
+    for bad in (-1, np.int64(-2)):
+        with pytest.raises(ValueError, match="^k must be a non-negative integer step count, got " + re.escape(repr(bad))):
+            s(bad)
+    for bad in (1.0, 2.5, "3", None, True):  # a wrong type: TypeError, naming the type
+        with pytest.raises(TypeError, match=r"^k must be a non-negative integer step count, got .* of type"):
             s(bad)
     with pytest.raises(ValueError):
         s.values(-1)
@@ -203,11 +207,9 @@ def test_step_index_types():
         (S.constant, dict(lr=-0.1), "lr"),
         (S.step_decay, dict(lr=-1.0, step_size=10), "lr"),
         (S.step_decay, dict(lr=0.1, step_size=0), "step_size"),
-        (S.step_decay, dict(lr=0.1, step_size=2.5), "step_size"),
         (S.step_decay, dict(lr=0.1, step_size=10, gamma=0.0), "gamma"),
         (S.multistep, dict(lr=0.1, milestones=[30, 20]), "milestones"),
         (S.multistep, dict(lr=0.1, milestones=[0, 20]), "milestones"),
-        (S.multistep, dict(lr=0.1, milestones=5), "milestones"),
         (S.multistep, dict(lr=0.1, milestones=[10], gamma=-0.5), "gamma"),
         (S.exponential, dict(lr=0.1, gamma=0.0), "gamma"),
         (S.exponential, dict(lr=float("nan"), gamma=0.9), "lr"),
@@ -233,4 +235,19 @@ def test_step_index_types():
 )
 def test_bad_arguments_name_the_argument(factory, kwargs, argname):
     with pytest.raises(ValueError, match=argname):
+        factory(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "factory, kwargs, message",
+    [
+        (S.step_decay, dict(lr=0.1, step_size=2.5), "step_size must be an integer >= 1, got 2.5 of type float"),
+        (S.multistep, dict(lr=0.1, milestones=5), "milestones must be a sequence of increasing integers >= 1, got 5"),
+        (S.multistep, dict(lr=0.1, milestones=[10, 20.0]), r"milestones\[1\] must be an integer >= 1"),
+        (S.exponential, dict(lr="0.1", gamma=0.9), "lr must be a finite number >= 0, got '0.1' of type str"),
+        (S.cosine, dict(lr=0.1, T_max=10, eta_min=True), "eta_min must be a number in"),
+    ],
+)
+def test_wrong_types_are_type_errors(factory, kwargs, message):
+    with pytest.raises(TypeError, match=message):
         factory(**kwargs)

@@ -18,7 +18,18 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib import torch_optim
+from conftest import (
+    OPTIM_DB_CLASSES,
+    RICH,
+    TORCH_CASE_IDS,
+    TORCH_CASES,
+    optim_db_problem,
+    run_torch_optimizer,
+    torch_default_dtype,
+    torch_twin,
+)
+
+from course_lib import optim, torch_optim
 from course_lib.torch_optim import (
     SGD,
     AMSGrad,
@@ -33,121 +44,12 @@ from course_lib.torch_optim import (
     RMSprop,
 )
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 # CPU always; CUDA in addition wherever there is one (no test is ever skipped).
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
-NAMES = [
-    "sgd",
-    "momentum",
-    "nesterov",
-    "adagrad",
-    "rmsprop",
-    "adadelta",
-    "adam",
-    "adamax",
-    "nadam",
-    "amsgrad",
-    "adamw",
-]
-
-# name -> (torch class, the torch keyword arguments that select our rule)
-TORCH_TWIN = {
-    "sgd": (torch.optim.SGD, {}),
-    # torch's SGD defaults to no momentum; ours default to momentum=0.9
-    "momentum": (torch.optim.SGD, {"momentum": 0.9}),
-    "nesterov": (torch.optim.SGD, {"momentum": 0.9, "nesterov": True}),
-    "adagrad": (torch.optim.Adagrad, {}),
-    "rmsprop": (torch.optim.RMSprop, {}),
-    "adadelta": (torch.optim.Adadelta, {}),
-    "adam": (torch.optim.Adam, {}),
-    "adamax": (torch.optim.Adamax, {}),
-    "nadam": (torch.optim.NAdam, {}),
-    "amsgrad": (torch.optim.Adam, {"amsgrad": True}),
-    "adamw": (torch.optim.AdamW, {}),
-}
-
-# Several settings per rule, all of them expressible in torch.optim.
-SETTINGS = {
-    "sgd": [{}, {"lr": 0.1}, {"lr": 0.05, "weight_decay": 0.1}],
-    "momentum": [
-        {},
-        {"lr": 0.05, "momentum": 0.9},
-        {"lr": 0.05, "momentum": 0.5, "dampening": 0.5, "weight_decay": 0.01},
-        {"lr": 0.1, "momentum": 0.0, "dampening": 0.3},
-    ],
-    "nesterov": [
-        {},
-        {"lr": 0.05, "momentum": 0.9},
-        {"lr": 0.02, "momentum": 0.99, "weight_decay": 0.1},
-    ],
-    "adagrad": [
-        {},
-        {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.05},
-        {"lr": 0.5, "initial_accumulator_value": 0.5, "eps": 1e-6},
-    ],
-    "rmsprop": [
-        {},
-        {"lr": 1e-3, "centered": True},
-        {"lr": 1e-3, "momentum": 0.9},
-        {"lr": 1e-3, "alpha": 0.9, "eps": 1e-6, "weight_decay": 0.1, "momentum": 0.5,
-         "centered": True},
-    ],
-    "adadelta": [{}, {"lr": 0.5, "rho": 0.95, "eps": 1e-5, "weight_decay": 0.1}],
-    "adam": [
-        {},
-        {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1},
-        {"lr": 0.01, "amsgrad": True},
-    ],
-    "adamax": [{}, {"lr": 0.01, "betas": (0.5, 0.9), "eps": 1e-4, "weight_decay": 0.1}],
-    "nadam": [
-        {},
-        {"lr": 0.01, "betas": (0.8, 0.99), "weight_decay": 0.1, "momentum_decay": 0.01},
-        {"lr": 0.01, "momentum_decay": 0.0, "eps": 1e-6},
-    ],
-    "amsgrad": [{}, {"lr": 0.01, "betas": (0.5, 0.9), "eps": 1e-6, "weight_decay": 0.1}],
-    "adamw": [
-        {},
-        {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True},
-        {"lr": 0.01, "betas": (0.8, 0.99), "weight_decay": 0.0},
-    ],
-}
-
-# One non-default, torch-expressible setting per rule that exercises every state entry.
-RICH = {
-    "sgd": {"lr": 0.05, "weight_decay": 0.1},
-    "momentum": {"lr": 0.05, "momentum": 0.8, "dampening": 0.2, "weight_decay": 0.01},
-    "nesterov": {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01},
-    "adagrad": {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.1},
-    "rmsprop": {"lr": 1e-3, "momentum": 0.5, "centered": True, "weight_decay": 0.01},
-    "adadelta": {"lr": 0.5, "rho": 0.95, "weight_decay": 0.01},
-    "adam": {"lr": 0.01, "amsgrad": True, "weight_decay": 0.01},
-    "adamax": {"lr": 0.01, "weight_decay": 0.01},
-    "nadam": {"lr": 0.01, "weight_decay": 0.01},
-    "amsgrad": {"lr": 0.01, "betas": (0.8, 0.99)},
-    "adamw": {"lr": 0.01, "amsgrad": True},
-}
-
-CASES = [(name, hp) for name in NAMES for hp in SETTINGS[name]]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # The tensors here are tiny: extra intra-op threads only add synchronisation, and on a
-    # busy 2-core machine their spinning made these tests several times slower.
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
-@contextlib.contextmanager
-def default_dtype(dtype):
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)
+NAMES = list(optim.RULES)
 
 
 def twin_context(name):
@@ -157,13 +59,13 @@ def twin_context(name):
     (float32 unless changed), ours in a Python float (float64). Only under a float64
     default do both round ``P_t`` the same way; every other rule needs nothing.
     """
-    return default_dtype(torch.float64) if name == "nadam" else contextlib.nullcontext()
+    return torch_default_dtype(torch.float64) if name == "nadam" else contextlib.nullcontext()
 
 
 def make_pair(name, params_ours, params_torch, hp):
     ours = torch_optim.CLASSES[name](params_ours, **hp)
-    cls, extra = TORCH_TWIN[name]
-    theirs = cls(params_torch, **{**extra, **hp}, foreach=False)
+    cls, kwargs = torch_twin(name, hp)
+    theirs = cls(params_torch, **kwargs, foreach=False)
     return ours, theirs
 
 
@@ -180,8 +82,7 @@ def noisy_grad(w, gen, k):
 # --- against torch.optim, float64, 300 steps ---------------------------------------------
 
 
-@pytest.mark.parametrize("name,hp", CASES, ids=[f"{n}-{i}" for n in NAMES for i, _ in
-                                                enumerate(SETTINGS[n])])
+@pytest.mark.parametrize("name,hp", TORCH_CASES, ids=TORCH_CASE_IDS)
 def test_bit_identical_to_torch_float64(name, hp):
     gen = torch.Generator().manual_seed(1234)
     w0 = [torch.randn(3, 5, generator=gen, dtype=torch.float64),
@@ -532,7 +433,7 @@ def test_float32_stays_float32_on_device(name, device):
 
 
 def test_classes_registry():
-    assert list(torch_optim.CLASSES) == NAMES
+    assert list(torch_optim.CLASSES) == list(torch_optim.TORCH_TWINS) == list(optim.RULES)
     for cls in torch_optim.CLASSES.values():
         assert issubclass(cls, torch.optim.Optimizer)
         assert cls.__doc__ and "eta" in cls.__doc__
@@ -546,20 +447,147 @@ def _defaults(fn):
     }
 
 
-# momentum=0.9 for Momentum/Nesterov is the course's choice (torch's SGD has 0.0: no momentum)
 @pytest.mark.parametrize("name", NAMES)
 def test_defaults_match_torch(name):
+    """The shared keywords have torch's defaults, except where the twin's keywords select
+    the rule (momentum=0.9 for Momentum/Nesterov, torch's SGD has 0: no momentum)."""
     ours = _defaults(torch_optim.CLASSES[name].__init__)
-    theirs = _defaults(TORCH_TWIN[name][0].__init__)
-    shared = set(ours) & set(theirs) - {"momentum"}
-    assert {"lr", "weight_decay"} <= shared
+    cls, twin_kwargs = torch_optim.TORCH_TWINS[name]
+    theirs = _defaults(cls.__init__)
+    shared = set(ours) & set(theirs)
+    assert {"lr", "weight_decay", "maximize"} <= shared
     for key in shared:
-        assert ours[key] == theirs[key], f"{name}.{key}: {ours[key]} vs torch {theirs[key]}"
-    if name in ("momentum", "nesterov"):
-        assert ours["momentum"] == 0.9
+        expected = twin_kwargs.get(key, theirs[key])
+        assert ours[key] == expected, f"{name}.{key}: {ours[key]} vs torch {expected}"
     p = torch.zeros(2, requires_grad=True)
     opt = torch_optim.CLASSES[name]([p])
-    assert opt.defaults == ours
+    assert {key: opt.defaults[key] for key in ours} == ours
+    # the switches that make a variant are in its defaults, as in torch's AdamW
+    assert {key: opt.defaults[key] for key in twin_kwargs} == twin_kwargs
+
+
+VARIANTS = [(AMSGrad, Adam, {"amsgrad": True}), (AdamW, Adam, {"decoupled_weight_decay": True,
+                                                               "weight_decay": 1e-2}),
+            (Momentum, SGD, {"momentum": 0.9}), (Nesterov, SGD, {"momentum": 0.9,
+                                                                 "nesterov": True})]
+
+
+@pytest.mark.parametrize("variant,base,switch", VARIANTS, ids=[v[0].__name__ for v in VARIANTS])
+def test_variants_are_their_base_class_with_a_switch(variant, base, switch):
+    gen = torch.Generator().manual_seed(2)
+    w0 = torch.randn(8, generator=gen, dtype=torch.float64)
+    a, b = w0.clone().requires_grad_(), w0.clone().requires_grad_()
+    opt_a, opt_b = variant([a], lr=0.01), base([b], lr=0.01, **switch)
+    assert isinstance(opt_a, base) and opt_a.defaults == opt_b.defaults
+    for k in range(20):
+        g = noisy_grad(a, gen, k)
+        a.grad, b.grad = g.clone(), g.clone()
+        opt_a.step()
+        opt_b.step()
+    assert torch.equal(a, b)
+
+
+# --- torch's keywords: maximize, a Tensor lr, implementation switches ---------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_maximize_ascends_what_minimize_descends(name):
+    """maximize=True on f is minimize on -f: the same steps, bit for bit."""
+    gen = torch.Generator().manual_seed(6)
+    w0 = torch.randn(5, generator=gen, dtype=torch.float64)
+    a, b = w0.clone().requires_grad_(), w0.clone().requires_grad_()
+    with twin_context(name):
+        up = torch_optim.CLASSES[name]([a], **RICH[name], maximize=True)
+        down = torch_optim.CLASSES[name]([b], **RICH[name])
+        for k in range(30):
+            g = noisy_grad(a, gen, k)
+            a.grad, b.grad = -g, g.clone()
+            up.step()
+            down.step()
+    assert not torch.equal(a, w0) and torch.equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adagrad", "adam", "nadam", "adamw"])
+def test_tensor_lr_is_read_as_its_value(name):
+    """A one-element Tensor lr (float64 here) gives the steps of the same number, also
+    after a scheduler changed it in place; torch itself accepts both."""
+    gen = torch.Generator().manual_seed(7)
+    w0 = torch.randn(6, generator=gen, dtype=torch.float64)
+    a, b, c = (w0.clone().requires_grad_() for _ in range(3))
+    hp = {k: v for k, v in RICH[name].items() if k != "lr"}
+    with twin_context(name):
+        ours = torch_optim.CLASSES[name]([a], lr=torch.tensor(0.02, dtype=torch.float64), **hp)
+        plain = torch_optim.CLASSES[name]([b], lr=0.02, **hp)
+        cls, kwargs = torch_twin(name, hp)
+        theirs = cls([c], lr=torch.tensor(0.02, dtype=torch.float64), foreach=False, **kwargs)
+        for k in range(20):
+            if k == 10:
+                for opt in (ours, theirs):
+                    opt.param_groups[0]["lr"].fill_(0.005)
+                plain.param_groups[0]["lr"] = 0.005
+            g = noisy_grad(a, gen, k)
+            a.grad, b.grad, c.grad = g.clone(), g.clone(), g.clone()
+            for opt in (ours, plain, theirs):
+                opt.step()
+    assert torch.equal(a, b)
+    torch.testing.assert_close(a, c, rtol=1e-12, atol=0)
+
+
+def test_bad_tensor_lr_is_rejected():
+    p = torch.zeros(2, requires_grad=True)
+    with pytest.raises(TypeError, match=r"SGD: lr must be .*one-element Tensor"):
+        SGD([p], lr=torch.tensor([0.1, 0.2]))
+    with pytest.raises(ValueError, match=r"Adam: lr must be a finite number >= 0"):
+        Adam([p], lr=torch.tensor(-0.1))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_implementation_keywords_are_accepted_and_change_nothing(name):
+    gen = torch.Generator().manual_seed(8)
+    w0 = torch.randn(5, generator=gen, dtype=torch.float64)
+    a, b = w0.clone().requires_grad_(), w0.clone().requires_grad_()
+    cls = torch_optim.CLASSES[name]
+    with twin_context(name):
+        plain = cls([a], **RICH[name])
+        switched = cls([b], **RICH[name], foreach=True, fused=False, capturable=False,
+                       differentiable=False)
+        for k in range(10):
+            g = noisy_grad(a, gen, k)
+            a.grad, b.grad = g.clone(), g.clone()
+            plain.step()
+            switched.step()
+    assert torch.equal(a, b)
+    assert "foreach" not in switched.defaults  # they select torch's code, not a rule
+    p = [torch.zeros(2, requires_grad=True)]
+    for key in ("capturable", "differentiable"):
+        with pytest.raises(ValueError, match=rf"{cls.__name__}: {key} must be False"):
+            cls(p, **{key: True})
+    with pytest.raises(TypeError, match="foreach must be True or False, got 1"):
+        cls(p, foreach=1)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'maximise'"):
+        cls(p, maximise=True)
+
+
+# --- torch's own optimizer test inputs ------------------------------------------------------
+# Before maximize, SGD's momentum/dampening/nesterov, NAdam's decoupled_weight_decay and a
+# Tensor lr were accepted, the ports matched 33 of these 52 configurations.
+
+
+@pytest.mark.parametrize("cls_name", OPTIM_DB_CLASSES)
+def test_drop_in_on_torchs_own_test_inputs(cls_name, optim_db):
+    """Every CPU configuration of torch's optimizer database (optim_db) for this class: our
+    class of the same name, given the same keywords, takes torch's steps (float64, rtol
+    1e-6; a float32 Tensor lr makes torch round some step sizes to float32)."""
+    configs = [(desc, kw) for cls, desc, kw in optim_db if cls == cls_name]
+    assert configs, f"optim_db has no CPU configuration of {cls_name}"
+    w0, grad, steps = optim_db_problem()
+    failures = []
+    for desc, kwargs in configs:
+        expected = run_torch_optimizer(getattr(torch.optim, cls_name), kwargs, w0, grad, steps)
+        got = run_torch_optimizer(getattr(torch_optim, cls_name), kwargs, w0, grad, steps)
+        if not np.allclose(got, expected, rtol=1e-6, atol=1e-12):
+            failures.append(f"{desc} {kwargs}")
+    assert not failures, f"{len(failures)} of {len(configs)} differ: {failures}"
 
 
 # --- bad input -------------------------------------------------------------------------------

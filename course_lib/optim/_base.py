@@ -26,14 +26,18 @@ must have exactly the shape of ``w``: nothing is broadcast.
 from __future__ import annotations
 
 import functools
+import inspect
 import math
-import numbers
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
+from .. import _validate
+
 __all__ = [
     "Rule",
+    "HYPERPARAMETERS",
+    "rule_factory",
     "check_lr",
     "check_nonneg",
     "check_beta",
@@ -43,7 +47,6 @@ __all__ = [
     "resolve_lr",
     "as_float_array",
     "pure_step",
-    "weight_decayed",
     "ema",
     "ema_of_square",
     "root_plus_eps",
@@ -53,7 +56,7 @@ __all__ = [
 class Rule(NamedTuple):
     """An update rule: ``init(w) -> state`` and ``step(w, g, state) -> (w_new, state_new)``.
 
-    ``hyperparams`` records the arguments the factory was called with (after validation).
+    ``hyperparams`` records the arguments the factory was called with, defaults included.
     """
 
     name: str
@@ -62,12 +65,79 @@ class Rule(NamedTuple):
     hyperparams: dict
 
 
-# --- validation of hyperparameters --------------------------------------------------------
-def _real(name: str, value: Any) -> float:
-    # bool is an int subclass, but lr=True is a mistake, not a learning rate of 1.
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    return float(value)
+# --- hyperparameters ----------------------------------------------------------------------
+# A hyperparameter means the same in every rule, so it is checked by its name. The checks
+# take an ``owner`` (a torch class) for the message; course_lib.torch_optim uses the table
+# too, with its own check of ``lr`` (a number or a Tensor, never a schedule).
+_LR_EXPECTED = "a finite number >= 0 or a callable lr(k)"
+
+
+def _lr(name: str, value: Any, owner: str | None = None) -> Any:
+    # A schedule's values are checked when it is called (see resolve_lr).
+    if callable(value):
+        return value
+    return _validate.number(name, value, low=0.0, expected=_LR_EXPECTED, owner=owner)
+
+
+def _nonneg(name: str, value: Any, owner: str | None = None) -> float:
+    return _validate.number(name, value, low=0.0, owner=owner)
+
+
+def _decay(name: str, value: Any, owner: str | None = None) -> float:
+    return _validate.number(name, value, low=0.0, high=1.0, high_open=True, owner=owner)
+
+
+def _betas(name: str, value: Any, owner: str | None = None) -> tuple[float, float]:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        _validate.fail(TypeError, name, "a pair (beta1, beta2) of numbers in [0, 1)", value,
+                       owner)
+    return tuple(_decay(f"{name}[{i}]", beta, owner) for i, beta in enumerate(value))
+
+
+def _flag(name: str, value: Any, owner: str | None = None) -> bool:
+    return _validate.flag(name, value, owner=owner)
+
+
+#: hyperparameter name -> check(name, value, owner=None), which returns the checked value.
+HYPERPARAMETERS: dict[str, Callable] = {
+    "lr": _lr,
+    **dict.fromkeys(
+        ["weight_decay", "eps", "lr_decay", "initial_accumulator_value", "momentum_decay"],
+        _nonneg,
+    ),
+    **dict.fromkeys(["momentum", "dampening", "alpha", "rho"], _decay),
+    "betas": _betas,
+    **dict.fromkeys(
+        ["nesterov", "maximize", "amsgrad", "centered", "decoupled_weight_decay",
+         "bias_correction", "eps_inside", "constant_momentum"],
+        _flag,
+    ),
+}
+
+
+def rule_factory(factory: Callable) -> Callable:
+    """Decorator of a rule's factory ``f(**hyperparameters) -> (init, step)``.
+
+    The decorated factory keeps ``f``'s signature and docstring (what ``help`` shows). It
+    binds the arguments, checks each one by its name (:data:`HYPERPARAMETERS`), calls ``f``
+    and returns ``Rule(f.__name__, init, step, hyperparams)`` with ``hyperparams`` the bound
+    arguments, defaults included: the signature is the one list of a rule's arguments.
+    """
+    signature = inspect.signature(factory)
+    unknown = set(signature.parameters) - set(HYPERPARAMETERS)
+    if unknown:  # a new hyperparameter needs its check first
+        raise TypeError(f"{factory.__name__}: no check for the hyperparameters {sorted(unknown)}")
+
+    @functools.wraps(factory)
+    def make(*args, **kwargs) -> Rule:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        for name, value in bound.arguments.items():
+            HYPERPARAMETERS[name](name, value)
+        init, step = factory(*bound.args, **bound.kwargs)
+        return Rule(factory.__name__, init, step, dict(bound.arguments))
+
+    return make
 
 
 def check_lr(lr: Any) -> None:
@@ -75,42 +145,30 @@ def check_lr(lr: Any) -> None:
 
     A schedule's values are checked when it is called (see :func:`resolve_lr`).
     """
-    if callable(lr):
-        return
-    x = _real("lr", lr)
-    if not (math.isfinite(x) and x >= 0.0):
-        raise ValueError(f"lr must be a finite number >= 0 or a callable lr(k), got {lr!r}")
+    _lr("lr", lr)
 
 
 def check_nonneg(**values: Any) -> None:
     """Require each keyword value to be a finite number ``>= 0`` (eps, weight_decay, ...)."""
     for name, value in values.items():
-        x = _real(name, value)
-        if not (math.isfinite(x) and x >= 0.0):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        _nonneg(name, value)
 
 
 def check_beta(**values: Any) -> None:
     """Require each keyword value to be a decay rate in ``[0, 1)`` (momentum, alpha, rho)."""
     for name, value in values.items():
-        x = _real(name, value)
-        if not 0.0 <= x < 1.0:
-            raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        _decay(name, value)
 
 
 def check_betas(betas: Any) -> tuple[float, float]:
     """Require ``betas = (beta1, beta2)``, both in ``[0, 1)``; return them as floats."""
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise TypeError(f"betas must be a pair (beta1, beta2) in [0, 1), got {betas!r}")
-    check_beta(**{"betas[0]": betas[0], "betas[1]": betas[1]})
-    return float(betas[0]), float(betas[1])
+    return _betas("betas", betas)
 
 
 def check_flag(**values: Any) -> None:
     """Require each keyword value to be ``True`` or ``False`` (not a truthy number)."""
     for name, value in values.items():
-        if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"{name} must be True or False, got {value!r}")
+        _flag(name, value)
 
 
 def resolve_lr(lr: Any, t: int) -> float:
@@ -123,12 +181,13 @@ def resolve_lr(lr: Any, t: int) -> float:
     if not callable(lr):
         return float(lr)
     value = lr(t)
+    expected = "a finite number >= 0"
     try:
-        eta = float(value)
+        eta = float(value)  # anything float() takes: a NumPy scalar, a 0-d array
     except (TypeError, ValueError):
-        raise TypeError(f"lr({t}) must return a real number, got {value!r}") from None
+        _validate.fail(TypeError, f"lr({t})", expected, value)
     if not (math.isfinite(eta) and eta >= 0.0):
-        raise ValueError(f"lr({t}) must be a finite number >= 0, got {value!r}")
+        _validate.fail(ValueError, f"lr({t})", expected, value)
     return eta
 
 
@@ -171,13 +230,27 @@ _BLOCK_BYTES = 1 << 18
 _BLOCKED_FROM = 16 * _BLOCK_BYTES
 
 
-def pure_step(state_type: type, lr: Any) -> Callable:
+def pure_step(
+    state_type: type,
+    lr: Any,
+    *,
+    weight_decay: float = 0.0,
+    decoupled: bool = False,
+    maximize: bool = False,
+) -> Callable:
     """Decorator turning ``update(w, g, state, eta)`` into a rule's ``step(w, g, state)``.
 
     ``step`` converts and checks its inputs, resolves the learning rate
     ``eta = resolve_lr(lr, state.t)`` once, and calls ``update`` with ``w`` a float array,
     ``g`` of the same shape and dtype, and a ``state`` of type ``state_type`` whose arrays
     match ``w``. ``update`` must not write into its arguments; it returns new arrays.
+
+    Before ``update`` sees them, ``g`` and ``w`` get what ``torch.optim`` does to them in
+    every rule, in torch's order (each line only when its switch is on)::
+
+        g <- -g                          (maximize: ascend the objective instead)
+        g <- g + lambda * w              (lambda = weight_decay != 0: an L2 penalty)
+        w <- (1 - eta * lambda) * w      (decoupled=True instead: decoupled weight decay)
 
     0-d inputs reach ``update`` as shape ``(1,)`` views (in-place ufuncs need arrays) and
     get their shape ``()`` back. Large inputs (>= 4 MiB) are updated block by block, with
@@ -187,6 +260,16 @@ def pure_step(state_type: type, lr: Any) -> Callable:
     """
 
     def decorate(update: Callable) -> Callable:
+        def prepared(w, g, state, eta):
+            if maximize:
+                g = np.negative(g)
+            if weight_decay != 0:
+                if decoupled:
+                    w = np.multiply(w, 1.0 - eta * weight_decay)
+                else:
+                    g = weight_decayed(g, w, weight_decay)
+            return update(w, g, state, eta)
+
         @functools.wraps(update)
         def step(w, g, state):
             w = as_float_array(w, "w")
@@ -198,10 +281,10 @@ def pure_step(state_type: type, lr: Any) -> Callable:
             _check_state(state, state_type, w)
             eta = resolve_lr(lr, state.t)
             if w.nbytes >= _BLOCKED_FROM:
-                return _blockwise(update, w, g, state, eta)
+                return _blockwise(prepared, w, g, state, eta)
             if w.ndim > 0:
-                return update(w, g, state, eta)
-            w_new, new = update(w.reshape(1), g.reshape(1), _reshape_state(state, (1,)), eta)
+                return prepared(w, g, state, eta)
+            w_new, new = prepared(w.reshape(1), g.reshape(1), _reshape_state(state, (1,)), eta)
             return w_new.reshape(()), _reshape_state(new, ())
 
         return step

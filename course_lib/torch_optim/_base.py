@@ -1,10 +1,11 @@
 """Shared machinery for the ``torch.optim.Optimizer`` versions of the course's update rules.
 
 Every rule in this package is a subclass of :class:`RuleOptimizer`. The subclass declares its
-hyperparameters (``__init__``), how to validate one parameter group (``_check_group``), which
-state a parameter needs (``_init_state``) and the update itself (``_update``). The loop over
-parameter groups, the ``closure`` protocol, the step counter and the refusal of gradients we
-cannot handle live here, once.
+hyperparameters and their defaults (``__init__``), which state a parameter needs
+(``_init_state``) and the update itself (``_update``). The loop over parameter groups, the
+``closure`` protocol, the step counter, the checks of every hyperparameter (by name, with the
+table of :mod:`course_lib.optim`), what every ``torch.optim`` rule does to the gradient first
+(``maximize``, weight decay) and the refusal of gradients we cannot handle live here, once.
 
 Conventions shared by all rules (book notation):
 
@@ -15,118 +16,124 @@ Conventions shared by all rules (book notation):
   device and survives ``state_dict()`` / ``load_state_dict()`` unchanged; every other state
   entry is a tensor shaped, typed and placed like its parameter.
 - Parameters whose ``grad`` is ``None`` are skipped: neither they nor their state change.
+- ``lr`` may be a number or a one-element Tensor, as in torch; a Tensor is read as its
+  value (``float(lr)``) at every step, so a scheduler that changes it in place works.
+  torch computes a few step sizes in the Tensor's own dtype, so with a float32 Tensor the
+  two agree to float32 rounding of the step size rather than bit for bit.
+
+Implementation keywords. ``torch.optim`` classes also take switches that choose *how* the
+same update is computed; every class here accepts them so that it can replace its torch
+twin in existing code: ``foreach`` and ``fused`` (``None``, ``True`` or ``False``) are
+accepted and ignored, since this package always runs the single-tensor loop that torch runs
+with ``foreach=False`` (its results equal torch's ``foreach=False`` bit for bit);
+``capturable`` and ``differentiable`` are accepted with their default ``False`` only: the
+step counter is a Python int, which a CUDA graph cannot capture, and ``step`` runs under
+``torch.no_grad()``, so autograd cannot differentiate through it.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any, Callable
 
 import torch
 
-__all__ = [
-    "RuleOptimizer",
-    "check_lr",
-    "check_nonneg",
-    "check_rate",
-    "check_betas",
-    "check_flag",
-]
+from .. import _validate
+from ..optim._base import HYPERPARAMETERS
+
+__all__ = ["RuleOptimizer", "IMPLEMENTATION_KEYWORDS"]
+
+#: torch's keywords that select an implementation, not a rule (see the module docstring).
+IMPLEMENTATION_KEYWORDS = ("foreach", "fused", "capturable", "differentiable")
+
+_LR_EXPECTED = (
+    "a finite number >= 0 or a one-element Tensor holding one (to change it over time, use a "
+    "torch.optim.lr_scheduler or set param_group['lr'])"
+)
 
 
-def _check_real(owner: str, name: str, value: Any) -> float:
-    # bool is a subclass of int; a flag passed where a number belongs is a bug, not 0 or 1.
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{owner}: {name} must be a real number (int or float), got {value!r} "
-            f"of type {type(value).__name__}"
-        )
-    return float(value)
+def _lr(name: str, value: Any, owner: str | None = None) -> Any:
+    """A learning rate as torch accepts it: a number or a one-element floating Tensor."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1 or not value.is_floating_point():
+            _validate.fail(TypeError, name, _LR_EXPECTED, value, owner)
+        _validate.number(name, value.item(), low=0.0, expected=_LR_EXPECTED, owner=owner)
+        return value
+    return _validate.number(name, value, low=0.0, expected=_LR_EXPECTED, owner=owner)
 
 
-def check_lr(owner: str, value: Any) -> None:
-    """Require a finite learning rate ``lr >= 0`` given as a Python/NumPy real number."""
-    if callable(value):
-        raise TypeError(
-            f"{owner}: lr must be a real number; to change it over time use a "
-            f"torch.optim.lr_scheduler (or set param_group['lr']), got the callable {value!r}"
-        )
-    check_nonneg(owner, "lr", value)
+# course_lib.optim's table, except that lr is never a schedule here
+_CHECKS = {**HYPERPARAMETERS, "lr": _lr}
 
 
-def check_nonneg(owner: str, name: str, value: Any) -> None:
-    """Require a finite real number ``value >= 0``."""
-    x = _check_real(owner, name, value)
-    if not (x >= 0.0 and math.isfinite(x)):
-        raise ValueError(f"{owner}: {name} must be a finite number >= 0, got {value!r}")
-
-
-def check_rate(owner: str, name: str, value: Any) -> None:
-    """Require a decay rate in ``[0, 1)`` (momentum, alpha, rho)."""
-    x = _check_real(owner, name, value)
-    if not 0.0 <= x < 1.0:
-        raise ValueError(f"{owner}: {name} must be in [0, 1), got {value!r}")
-
-
-def check_betas(owner: str, value: Any) -> None:
-    """Require ``betas = (beta1, beta2)`` with both entries in ``[0, 1)``."""
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise TypeError(
-            f"{owner}: betas must be a pair (beta1, beta2) of numbers in [0, 1), got {value!r}"
-        )
-    for i, beta in enumerate(value):
-        check_rate(owner, f"betas[{i}]", beta)
-
-
-def check_flag(owner: str, name: str, value: Any) -> None:
-    """Require a genuine ``bool`` (``True``/``False``), not a truthy number or string."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
+def _check_implementation(owner: str, implementation: dict[str, Any]) -> None:
+    for key, value in implementation.items():
+        if key not in IMPLEMENTATION_KEYWORDS:
+            raise TypeError(f"{owner}.__init__() got an unexpected keyword argument {key!r}")
+        if key in ("foreach", "fused"):
+            if value is not None:
+                _validate.flag(key, value, owner=owner)
+        elif _validate.flag(key, value, owner=owner):
+            _validate.fail(ValueError, key, "False (course_lib.torch_optim always steps with a "
+                           "Python step counter under torch.no_grad(); use torch.optim for "
+                           f"{key}=True)", value, owner)
 
 
 class RuleOptimizer(torch.optim.Optimizer):
     """Base class: the per-parameter loop shared by every rule of the package.
 
     ``step(closure=None)`` does, for every parameter group and every parameter ``w`` in it
-    whose gradient ``g`` exists::
+    whose gradient ``g`` exists, in torch's order::
 
-        t <- t + 1            (state["step"], first step t = 1)
+        t <- t + 1                           (state["step"], first step t = 1)
+        g <- -g                              (maximize=True)
+        g <- g + lambda * w                  (weight_decay lambda != 0, L2 penalty)
+        w <- (1 - eta * lambda) * w          (instead, with decoupled_weight_decay=True)
         w, state <- update(w, g, state, hyperparameters of the group)
 
     under ``torch.no_grad()``. If ``closure`` is given it is called first (with gradients
     enabled) and its return value, normally the loss, is returned.
+
+    Args:
+        params: iterable of tensors or of parameter-group dicts.
+        defaults: the hyperparameters of the rule with their values; each is checked, in
+            every parameter group, by its name.
+        implementation: torch's implementation keywords (see the module docstring).
     """
 
+    def __init__(self, params, defaults: dict[str, Any], implementation: dict[str, Any]):
+        _check_implementation(type(self).__name__, implementation)
+        super().__init__(params, defaults)
+
     # --- what subclasses provide -------------------------------------------------------
-    def _check_group(self, group: dict[str, Any]) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _check_rule(self, group: dict[str, Any]) -> None:
+        """Constraints between hyperparameters (each one alone is checked by name)."""
 
     def _init_state(self, p: torch.Tensor, group: dict[str, Any]) -> dict[str, Any]:
         return {}
 
     def _update(
-        self, p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], group: dict[str, Any]
+        self, p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], group: dict[str, Any],
+        lr: float,
     ) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     # --- shared machinery ----------------------------------------------------------------
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Validate the group's hyperparameters (its own values over the defaults) and add it."""
+        owner = type(self).__name__
         if not isinstance(param_group, dict):
-            raise TypeError(
-                f"{type(self).__name__}: a parameter group must be a dict, got "
-                f"{type(param_group).__name__}"
-            )
+            _validate.fail(TypeError, "a parameter group", "a dict", param_group, owner)
         # Extra keys (a group "name", a scheduler's "initial_lr") are allowed, as in torch.
         merged = {**self.defaults, **param_group}
-        self._check_group(merged)
+        for name in self.defaults:
+            _CHECKS[name](name, merged[name], owner)
+        self._check_rule(merged)
         super().add_param_group(param_group)
         for p in self.param_groups[-1]["params"]:
             if not p.is_floating_point():
                 self.param_groups.pop()
                 raise TypeError(
-                    f"{type(self).__name__}: parameters must be real floating-point tensors "
+                    f"{owner}: parameters must be real floating-point tensors "
                     f"(float16/bfloat16/float32/float64), got one of dtype {p.dtype}"
                 )
 
@@ -138,6 +145,9 @@ class RuleOptimizer(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         for gi, group in enumerate(self.param_groups):
+            lr = float(group["lr"])  # a one-element Tensor lr is read as its value
+            weight_decay = group["weight_decay"]
+            decoupled = group.get("decoupled_weight_decay", False)
             for pi, p in enumerate(group["params"]):
                 grad = p.grad
                 if grad is None:
@@ -153,5 +163,12 @@ class RuleOptimizer(torch.optim.Optimizer):
                     state["step"] = 0
                     state.update(self._init_state(p, group))
                 state["step"] += 1
-                self._update(p, grad, state, group)
+                if group["maximize"]:
+                    grad = -grad
+                if weight_decay != 0:
+                    if decoupled:
+                        p.mul_(1 - lr * weight_decay)
+                    else:
+                        grad = grad.add(p, alpha=weight_decay)
+                self._update(p, grad, state, group, lr)
         return loss

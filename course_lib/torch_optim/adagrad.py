@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import RuleOptimizer, check_lr, check_nonneg
+from ._base import RuleOptimizer
 
 __all__ = ["Adagrad"]
 
@@ -14,6 +14,7 @@ class Adagrad(RuleOptimizer):
 
     For every parameter ``w`` with gradient ``g``, at step ``t`` (``t = 1`` first)::
 
+        g     <- -g                                    (only when maximize)
         g     <- g + lambda * w                        (only when lambda != 0)
         eta_t =  eta / (1 + (t - 1) * lr_decay)
         G_t   =  G_{t-1} + g * g                       (G_0 = initial_accumulator_value)
@@ -25,11 +26,14 @@ class Adagrad(RuleOptimizer):
 
     Args:
         params: iterable of tensors or of parameter-group dicts.
-        lr: learning rate ``eta >= 0`` (default ``1e-2``).
+        lr: learning rate ``eta >= 0``, a number or a one-element Tensor (default ``1e-2``).
         lr_decay: ``>= 0``, the ``1/t``-style decay of ``eta`` above (default ``0``).
         weight_decay: ``lambda >= 0``, L2 penalty folded into ``g`` (default ``0``).
         initial_accumulator_value: ``G_0 >= 0`` (default ``0``).
         eps: ``epsilon >= 0`` added to ``sqrt(G)`` (default ``1e-10``).
+        maximize: ascend the objective: the gradient's sign is flipped first.
+        foreach, fused, capturable, differentiable: torch's implementation switches,
+            accepted as described in :mod:`course_lib.torch_optim._base`.
 
     State per parameter: ``step`` (``t``), ``sum`` (``G``).
     """
@@ -42,6 +46,9 @@ class Adagrad(RuleOptimizer):
         weight_decay=0.0,
         initial_accumulator_value=0.0,
         eps=1e-10,
+        *,
+        maximize=False,
+        **implementation,
     ):
         super().__init__(
             params,
@@ -51,22 +58,17 @@ class Adagrad(RuleOptimizer):
                 weight_decay=weight_decay,
                 initial_accumulator_value=initial_accumulator_value,
                 eps=eps,
+                maximize=maximize,
             ),
+            implementation,
         )
-
-    def _check_group(self, group):
-        check_lr("Adagrad", group["lr"])
-        for name in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
-            check_nonneg("Adagrad", name, group[name])
 
     def _init_state(self, p, group):
         v0 = group["initial_accumulator_value"]
         return {"sum": torch.full_like(p, v0, memory_format=torch.preserve_format)}
 
-    def _update(self, p, grad, state, group):
-        if group["weight_decay"] != 0:
-            grad = grad.add(p, alpha=group["weight_decay"])
-        lr_t = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+    def _update(self, p, grad, state, group, lr):
+        lr_t = lr / (1 + (state["step"] - 1) * group["lr_decay"])
         v = state["sum"]
         v.addcmul_(grad, grad, value=1)
         denom = v.sqrt().add_(group["eps"])

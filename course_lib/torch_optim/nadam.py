@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import RuleOptimizer, check_betas, check_flag, check_lr, check_nonneg
+from ._base import RuleOptimizer
 
 __all__ = ["NAdam"]
 
@@ -14,7 +14,9 @@ class NAdam(RuleOptimizer):
 
     For every parameter ``w`` with gradient ``g``, at step ``t`` (``t = 1`` first)::
 
+        g      <- -g                                         (only when maximize)
         g      <- g + lambda * w                             (only when lambda != 0)
+        w      <- (1 - eta * lambda) * w                     (decoupled_weight_decay: instead)
         mu_t   =  beta1 * (1 - 0.5 * 0.96^(t * psi))          (psi = momentum_decay)
         mu_t   =  beta1                                       (constant_momentum=True)
         P_t    =  mu_1 * mu_2 * ... * mu_t                    (product of the schedule)
@@ -36,12 +38,17 @@ class NAdam(RuleOptimizer):
 
     Args:
         params: iterable of tensors or of parameter-group dicts.
-        lr: learning rate ``eta >= 0`` (default ``2e-3``).
+        lr: learning rate ``eta >= 0``, a number or a one-element Tensor (default ``2e-3``).
         betas: ``(beta1, beta2)``, each in ``[0, 1)`` (default ``(0.9, 0.999)``).
         eps: ``epsilon >= 0`` (default ``1e-8``).
         weight_decay: ``lambda >= 0``, L2 penalty folded into ``g`` (default ``0``).
         momentum_decay: ``psi >= 0`` (default ``4e-3``).
+        decoupled_weight_decay: decay the weights as AdamW does, not the gradient (default
+            ``False``).
         constant_momentum: use ``mu_t = beta1`` for every ``t`` (default ``False``).
+        maximize: ascend the objective: the gradient's sign is flipped first.
+        foreach, fused, capturable, differentiable: torch's implementation switches,
+            accepted as described in :mod:`course_lib.torch_optim._base`.
 
     State per parameter: ``step`` (``t``), ``mu_product`` (``P_t``, a Python float),
     ``exp_avg`` (``m``), ``exp_avg_sq`` (``v``). torch keeps ``P_t`` in a tensor of the
@@ -58,7 +65,11 @@ class NAdam(RuleOptimizer):
         eps=1e-8,
         weight_decay=0.0,
         momentum_decay=4e-3,
+        decoupled_weight_decay=False,
+        *,
         constant_momentum=False,
+        maximize=False,
+        **implementation,
     ):
         super().__init__(
             params,
@@ -68,17 +79,12 @@ class NAdam(RuleOptimizer):
                 eps=eps,
                 weight_decay=weight_decay,
                 momentum_decay=momentum_decay,
+                decoupled_weight_decay=decoupled_weight_decay,
                 constant_momentum=constant_momentum,
+                maximize=maximize,
             ),
+            implementation,
         )
-
-    def _check_group(self, group):
-        check_lr("NAdam", group["lr"])
-        check_betas("NAdam", group["betas"])
-        check_nonneg("NAdam", "eps", group["eps"])
-        check_nonneg("NAdam", "weight_decay", group["weight_decay"])
-        check_nonneg("NAdam", "momentum_decay", group["momentum_decay"])
-        check_flag("NAdam", "constant_momentum", group["constant_momentum"])
 
     def _init_state(self, p, group):
         return {
@@ -87,12 +93,10 @@ class NAdam(RuleOptimizer):
             "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format),
         }
 
-    def _update(self, p, grad, state, group):
-        lr, eps = group["lr"], group["eps"]
+    def _update(self, p, grad, state, group, lr):
+        eps = group["eps"]
         beta1, beta2 = group["betas"]
         t = state["step"]
-        if group["weight_decay"] != 0:
-            grad = grad.add(p, alpha=group["weight_decay"])
         if group["constant_momentum"]:
             mu = mu_next = beta1
         else:

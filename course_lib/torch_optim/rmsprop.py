@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import RuleOptimizer, check_flag, check_lr, check_nonneg, check_rate
+from ._base import RuleOptimizer
 
 __all__ = ["RMSprop"]
 
@@ -14,6 +14,7 @@ class RMSprop(RuleOptimizer):
 
     For every parameter ``w`` with gradient ``g``, at step ``t``::
 
+        g   <- -g                                         (only when maximize)
         g   <- g + lambda * w                             (only when lambda != 0)
         v_t =  alpha * v_{t-1} + (1 - alpha) * g * g      (v_0 = 0)
         s_t =  v_t                                        (centered=False)
@@ -30,13 +31,16 @@ class RMSprop(RuleOptimizer):
 
     Args:
         params: iterable of tensors or of parameter-group dicts.
-        lr: learning rate ``eta >= 0`` (default ``1e-2``).
+        lr: learning rate ``eta >= 0``, a number or a one-element Tensor (default ``1e-2``).
         alpha: ``alpha`` in ``[0, 1)`` (default ``0.99``).
         eps: ``epsilon >= 0`` (default ``1e-8``).
         weight_decay: ``lambda >= 0``, L2 penalty folded into ``g`` (default ``0``).
         momentum: ``mu`` in ``[0, 1)`` (default ``0``).
         centered: divide by the root of the variance instead of the second moment.
         eps_inside: ``epsilon`` inside the square root (default ``False``, torch's choice).
+        maximize: ascend the objective: the gradient's sign is flipped first.
+        foreach, fused, capturable, differentiable: torch's implementation switches,
+            accepted as described in :mod:`course_lib.torch_optim._base`.
 
     State per parameter: ``step`` (``t``), ``square_avg`` (``v``), ``grad_avg`` (``gbar``,
     when centered), ``momentum_buffer`` (``b``, when ``mu > 0``).
@@ -52,6 +56,9 @@ class RMSprop(RuleOptimizer):
         momentum=0.0,
         centered=False,
         eps_inside=False,
+        *,
+        maximize=False,
+        **implementation,
     ):
         super().__init__(
             params,
@@ -63,17 +70,10 @@ class RMSprop(RuleOptimizer):
                 momentum=momentum,
                 centered=centered,
                 eps_inside=eps_inside,
+                maximize=maximize,
             ),
+            implementation,
         )
-
-    def _check_group(self, group):
-        check_lr("RMSprop", group["lr"])
-        check_rate("RMSprop", "alpha", group["alpha"])
-        check_nonneg("RMSprop", "eps", group["eps"])
-        check_nonneg("RMSprop", "weight_decay", group["weight_decay"])
-        check_rate("RMSprop", "momentum", group["momentum"])
-        check_flag("RMSprop", "centered", group["centered"])
-        check_flag("RMSprop", "eps_inside", group["eps_inside"])
 
     def _init_state(self, p, group):
         state = {"square_avg": torch.zeros_like(p, memory_format=torch.preserve_format)}
@@ -83,10 +83,8 @@ class RMSprop(RuleOptimizer):
             state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         return state
 
-    def _update(self, p, grad, state, group):
+    def _update(self, p, grad, state, group, lr):
         alpha, eps = group["alpha"], group["eps"]
-        if group["weight_decay"] != 0:
-            grad = grad.add(p, alpha=group["weight_decay"])
         v = state["square_avg"]
         v.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
         if group["centered"]:
@@ -102,6 +100,6 @@ class RMSprop(RuleOptimizer):
         if group["momentum"] > 0:
             b = state["momentum_buffer"]
             b.mul_(group["momentum"]).addcdiv_(grad, denom)
-            p.add_(b, alpha=-group["lr"])
+            p.add_(b, alpha=-lr)
         else:
-            p.addcdiv_(grad, denom, value=-group["lr"])
+            p.addcdiv_(grad, denom, value=-lr)

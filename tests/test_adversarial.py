@@ -60,6 +60,9 @@ def course(tmp_path_factory):
     (root / "grading").mkdir()
     (root / "grading" / "gradebook.db").write_bytes(b"SQLite format 3\0 sentinel")
     (root / "grading" / "grading_seed").write_text("777\n")
+    secret = root / "grading" / "root_only.txt"  # a file only its owner (root here) may read
+    secret.write_text("SECRET-ROOT-ONLY")
+    secret.chmod(0o600)
     return root
 
 
@@ -158,6 +161,11 @@ def test_adversarial_submission(case, course, tmp_path):
         assert text.strip() in result.parts[check_id.strip()].message, result.parts[check_id.strip()].message
     if head.get("expect-note"):
         assert any(head["expect-note"] in n for n in result.notes), result.notes
+    if head.get("max-seconds"):
+        assert result.seconds <= float(head["max-seconds"]), result.seconds
+    if head.get("forbid-text"):
+        texts = [p.message for p in result.parts.values()] + result.notes + list(result.cell_errors.values())
+        assert not any(head["forbid-text"] in t for t in texts), [t for t in texts if head["forbid-text"] in t]
     if head.get("expect-error"):
         assert head["expect-error"] in (result.error or ""), result.error
     else:
@@ -199,6 +207,21 @@ def test_end_to_end_with_nbgrader(tmp_path):
                         "def adagrad_step(w, g, state, lr=1e-2, eps=1e-10):\n    return w, state\n")
         if c.metadata.get("nbgrader", {}).get("grade_id") == "adagrad":
             c.source = "pass"
+    # Finding 7 and 13: lone surrogates (in an exception message, in markdown, in metadata)
+    # made nbgrader fail writing the autograded notebook and stop the class; student
+    # markdown reached the feedback as live HTML.
+    eve = copy.deepcopy(good)
+    eve.metadata["evil"] = "\ud800"
+    for c in eve.cells:
+        if c.source.startswith("def adagrad_step"):
+            c.source = ("def adagrad_step(w, g, state, lr=1e-2, eps=1e-10):\n"
+                        "    raise ValueError('bad \\ud800 \\x1b[31m <b>bold</b>')\n")
+            c.metadata["evil"] = "\udfff"
+        if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade_id") == "q_scale_invariance":
+            c.source = "<script>alert(1)</script><img src=x onerror=alert(2)> \ud800 $a < b$"
+    eve_dir = tmp_path / "grading" / "submitted" / "eve" / aid
+    eve_dir.mkdir(parents=True)
+    (eve_dir / f"{aid}.ipynb").write_text(json.dumps(json.loads(nbformat.writes(eve, ensure_ascii=True))))
     grade_tool.submit(tmp_path, aid, "alice", stripped)
     grade_tool.submit(tmp_path, aid, "bob", release)
     grade_tool.submit(tmp_path, aid, "dave", cheat)
@@ -210,7 +233,12 @@ def test_end_to_end_with_nbgrader(tmp_path):
     total = float(sum(module(aid).CHECKS.values()))
     csv_path = grade_tool.grade(aid, tmp_path, jobs=2)
     assert _csv_scores(csv_path) == {"alice": total, "bob": 0.0, "carol": 0.0,
-                                     "dave": total - module(aid).CHECKS["adagrad"]}
+                                     "dave": total - module(aid).CHECKS["adagrad"],
+                                     "eve": total - module(aid).CHECKS["adagrad"]}
+    eve_html = (tmp_path / "grading" / "feedback" / "eve" / aid / f"{aid}.html").read_text()
+    assert "bad \ufffd" in eve_html and "&lt;b&gt;bold" in eve_html  # the message, made safe
+    assert "<script>alert" not in eve_html and "onerror=alert" not in eve_html.replace("&lt;img src=x onerror=alert", "")
+    assert "&lt;script&gt;alert(1)" in eve_html
     html = (tmp_path / "grading" / "feedback" / "bob" / aid / f"{aid}.html").read_text()
     assert "adam_step (m, v and t over several steps) is not implemented yet" in html
     assert "HIDDEN TESTS" not in html and "check_adam_moments_hidden" not in html
@@ -286,3 +314,18 @@ def exiting_adagrad(release, source):
             cell.source = ("import os\n\n\ndef adagrad_step(w, g, state, lr=1e-2, eps=1e-10):\n"
                            "    os._exit(3)\n")
     return nb
+
+
+def test_failed_submissions_are_read_from_nbgrader_log():
+    """The end of `make grade` names every submission nbgrader could not process and why
+    (the exception closing its traceback), so none is lost in a long log."""
+    log = ("[AutogradeApp | INFO] Sanitizing x\n"
+           "[AutogradeApp | ERROR] There was an error processing assignment: /c/grading/submitted/eve/a3_adaptive\n"
+           "[AutogradeApp | ERROR] Traceback (most recent call last):\n"
+           "      File \"/x.py\", line 1, in write\n        f.write(output)\n"
+           "    UnicodeEncodeError: 'utf-8' codec can't encode character\n\n"
+           "[AutogradeApp | WARNING] Removing failed assignment: /c/grading/autograded/eve/a3_adaptive\n"
+           "[AutogradeApp | ERROR] There was an error processing assignment: /c/grading/submitted/zed/a3_adaptive\n")
+    assert grade_tool.failed_submissions(log, "a3_adaptive") == {
+        "eve": "UnicodeEncodeError: 'utf-8' codec can't encode character",
+        "zed": "nbgrader could not process this notebook (see its log)"}

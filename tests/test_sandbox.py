@@ -7,6 +7,7 @@ import importlib
 import json
 import os
 import pickle
+import subprocess
 import sys
 import time
 import warnings
@@ -430,3 +431,88 @@ def test_static_inspection_finds_reference_imports():
     assert any("line 6: imports course_lib.train" in f for f in found)
     assert not any("SGD" in f or "line 7" in f for f in found)
     assert runner.static_violations("def f(:\n", mods, names) == []
+
+
+# ----------------------------------------------------------------------------- red-team regressions
+
+
+def test_decoder_allocates_at_most_what_was_received():
+    # finding 10: many array nodes naming one large buffer were each copied
+    node = {"t": "nd", "i": 0, "d": np.dtype("float64").str, "s": [4]}
+    with pytest.raises(ProtocolError, match="used by two arrays"):
+        decode([node] * 12, [np.zeros(4).tobytes()])
+
+
+def _frame(header: dict) -> bytes:
+    import struct
+
+    head = json.dumps(dict(header, bufs=[])).encode()
+    return struct.pack("<QQ", len(head), 0) + head
+
+
+def test_a_forged_reply_and_a_large_cell_cannot_block_the_grader():
+    # finding 8: a forged "done" makes the grader send the next cell while the worker is
+    # still busy (not reading); a blocking write of more than a pipe's buffer never returned
+    cfg = SandboxConfig(call_timeout=1.0, cell_timeout=1.0, wall_factor=2.0)
+    forged = _frame({"op": "done", "error": None})
+    with Sandbox(cfg) as box:
+        t0 = time.monotonic()
+        assert box.exec_cell(f"import os, sys, time\nos.write(int(sys.argv[-1]), {forged!r})\n"
+                             "time.sleep(1000)\n", "forger") is None  # the forged reply
+        with pytest.raises(SandboxFault, match="time limit"):
+            box.exec_cell("x = 1\n" + "#" * (1 << 20), "large cell")
+        assert time.monotonic() - t0 < 10 and not box.alive
+
+
+def _limits(box, code: str):
+    assert box.exec_cell(code, "attack") is None
+    return box.call("result", (), {})
+
+
+def test_memory_budget_covers_all_processes_of_a_submission():
+    # finding 11: six children of 400 MB each under a 1 GiB budget for the whole submission
+    cfg = SandboxConfig(call_timeout=20.0, cell_timeout=30.0, memory_bytes=1 << 30)
+    code = ("import os\nkids = []\nfor _ in range(6):\n    pid = os.fork()\n    if pid == 0:\n"
+            "        b = bytearray(400 << 20)\n        b[::4096] = b'x' * len(b[::4096])\n"
+            "        os._exit(0)\n    kids.append(pid)\n"
+            "codes = [os.waitpid(k, 0)[1] for k in kids]\n"
+            "def result():\n    return [c & 0x7f for c in codes], open('/proc/self/limits').read()\n")
+    with Sandbox(cfg) as box:
+        signals, limits_text = _limits(box, code)
+        if box.cgroup is not None:  # the whole group is bounded: the OOM killer stopped some
+            assert 9 in signals, signals
+        else:  # no cgroup here: each process is bounded, and so is the number of processes
+            assert "Max processes" in limits_text and str(cfg.max_pids * 8) in limits_text
+
+
+def test_process_budget_and_nothing_survives_the_sandbox():
+    # finding 11: no cap on processes; and a daemon that escapes the process group
+    cfg = SandboxConfig(call_timeout=20.0, cell_timeout=30.0)
+    code = ("import os, time\nn = 0\ntry:\n    for _ in range(2000):\n        if os.fork() == 0:\n"
+            "            os.setsid()\n            time.sleep(300)\n            os._exit(0)\n        n += 1\n"
+            "except OSError:\n    pass\n"
+            "def result():\n    return n\n")
+    box = Sandbox(cfg).start()
+    group = box.cgroup
+    try:
+        started = _limits(box, code)
+        assert started < cfg.max_pids * 8
+    finally:
+        box.close()
+    if group is not None:
+        assert group.pids() == [] and not any(d.exists() for d in group.dirs)
+    if os.geteuid() == 0:  # the worker ran as NOBODY: none of its processes is left
+        left = subprocess.run(["pgrep", "-u", str(sandbox.NOBODY)], capture_output=True, text=True).stdout
+        assert left.strip() == ""
+
+
+def test_tmp_and_shm_are_small_private_tmpfs():
+    cfg = SandboxConfig(tmp_bytes=32 << 20, shm_bytes=16 << 20)
+    code = ("import os\nsizes = {}\nfor d in ('/tmp', '/dev/shm'):\n    n = 0\n    try:\n"
+            "        with open(d + '/fill', 'wb') as f:\n            for _ in range(200):\n"
+            "                f.write(b'0' * (1 << 20)); f.flush(); n += 1\n    except OSError:\n        pass\n"
+            "    sizes[d] = n\n    os.remove(d + '/fill')\n"
+            "def result():\n    return sizes\n")
+    with Sandbox(cfg) as box:
+        sizes = _limits(box, code)
+    assert sizes["/tmp"] <= 32 and sizes["/dev/shm"] <= 16, sizes

@@ -69,18 +69,22 @@ _FAILED = re.compile(r"There was an error processing assignment: (\S+)")
 
 
 def failed_submissions(log: str, aid: str) -> dict[str, str]:
-    """student -> reason, for every submission nbgrader reports it could not process (the
-    last line of the traceback that follows its "There was an error processing" line)."""
+    """student -> reason, for every submission nbgrader reports it could not process: the
+    exception that ends the traceback logged after its "There was an error processing"."""
     out: dict[str, str] = {}
     lines = log.splitlines()
     for i, line in enumerate(lines):
         m = _FAILED.search(line)
         if not m:
             continue
-        student = Path(m.group(1)).parent.name if Path(m.group(1)).name == aid else Path(m.group(1)).name
-        tail = [x.strip() for x in lines[i + 1:i + 80] if x.strip() and not x.startswith((" ", "\t"))
-                and "Traceback" not in x and not _FAILED.search(x)]
-        reason = next((x for x in tail if re.match(r"^[A-Za-z_.]+(Error|Exception)\b", x)), None)
+        where = Path(m.group(1))
+        student = where.parent.name if where.name == aid else where.name
+        reason = None
+        for later in lines[i + 1:]:
+            if later.startswith("[") and "Traceback" not in later:
+                break  # the next log entry
+            if re.match(r"^\s*[A-Za-z_][\w.]*(Error|Exception)\b", later):
+                reason = later.strip()
         out[student] = text.clean(reason or "nbgrader could not process this notebook (see its log)", 300)
     return out
 

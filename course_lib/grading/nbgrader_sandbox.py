@@ -73,13 +73,16 @@ class RepairSubmission(Preprocessor):
         root = self.root or os.getcwd()
         release = nbformat.read(runner.GradingConfig(root=root).release_path(aid), as_version=4)
         data = json.loads(nbformat.writes(nb))
+        # nbgrader writes this notebook as soon as the sanitize step ends: no lone
+        # surrogate may be left in it (it could not be encoded), from here on.
+        text.clean_tree(nb)
         try:
             rep = repair.repair_cells(repair.cells_of(data), release)
         except repair.Unreadable:
             return nb, resources  # SandboxedAutograde reports it
-        nb.cells = rep.nb.cells
+        nb.cells = text.clean_tree(rep.nb.cells)
         for note in rep.notes:
-            self.log.info("  repaired: %s", note)
+            self.log.info("  repaired: %s", text.clean(note))
         return nb, resources
 
 

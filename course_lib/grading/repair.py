@@ -42,6 +42,7 @@ MAX_BYTES = 32 << 20
 MAX_CELLS = 2000
 MAX_CELL_CHARS = 1_000_000
 MAX_FUZZY_CHARS = 20_000
+MAX_FUZZY_CELLS = 200  # submitted cells compared by content; any further one counts as added
 
 
 class Unreadable(ValueError):
@@ -184,6 +185,7 @@ def repair_cells(cells: list[Cell], release: nbformat.NotebookNode) -> Repaired:
     norm_rel = [_norm(c.source) for c in rel]
 
     match: dict[int, int] = {}  # submitted index -> release index
+    fuzzy_left = MAX_FUZZY_CELLS
     for c in cells:
         gid = c.meta.get("grade_id")
         owners = _owners(c, owner_of_name)
@@ -202,6 +204,9 @@ def repair_cells(cells: list[Cell], release: nbformat.NotebookNode) -> Repaired:
         if exact:
             match[c.index] = exact[0]
             continue
+        if fuzzy_left <= 0:
+            continue
+        fuzzy_left -= 1
         near = _nearest(c, rel, norm_rel, exclude=set(answer_idx))
         if near is not None:
             match[c.index] = near

@@ -30,9 +30,9 @@ tensor :math:`w` of the model, is
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
-import inspect
 from typing import Any, Callable
 
 import numpy as np
@@ -47,7 +47,7 @@ from torch import nn
 
 from . import _validate, torch_optim
 from .models import MLP
-from .train import EarlyStopping, History, end_of_epoch
+from .train import EarlyStopping, History, check_callback, end_of_epoch
 
 __all__ = [
     "select_device",
@@ -316,9 +316,7 @@ def train_torch(model_fn: Callable[[], nn.Module], opt_name: str, data, *, epoch
     device = select_device(device)
     epochs = _validate.integer("epochs", epochs, low=1)
     stopper = EarlyStopping(monitor, patience, min_delta, restore_best)
-    if callback is not None and not callable(callback):
-        _validate.fail(TypeError, "callback", "None or a callable(epoch, history, model)",
-                       callback)
+    check_callback(callback)
     model = model_fn()
     if not isinstance(model, nn.Module):
         _validate.fail(TypeError, "model_fn()", "a torch.nn.Module", model)

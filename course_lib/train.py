@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from . import _validate, layers
 
-__all__ = ["History", "EarlyStopping", "end_of_epoch", "fit", "evaluate"]
+__all__ = ["History", "EarlyStopping", "check_callback", "end_of_epoch", "fit", "evaluate"]
 
 
 @dataclasses.dataclass
@@ -134,6 +134,13 @@ class EarlyStopping:
         if self.best_state is not None and history.best_epoch != last_epoch:
             load(self.best_state)
             history.restored = True
+
+
+def check_callback(callback) -> None:
+    """A per-epoch callback is None or a callable ``callback(epoch, history, model)``."""
+    if callback is not None and not callable(callback):
+        _validate.fail(TypeError, "callback", "None or a callable(epoch, history, model)",
+                       callback)
 
 
 def end_of_epoch(epoch, epochs, history, stopper, snapshot, callback=None, model=None) -> bool:
@@ -248,9 +255,7 @@ def fit(
     stopper = EarlyStopping(monitor, patience, min_delta, restore_best)
     if patience is not None and not has_val:
         raise ValueError("patience (early stopping) needs validation data: pass X_val and y_val")
-    if callback is not None and not callable(callback):
-        _validate.fail(TypeError, "callback", "None or a callable(epoch, history, model)",
-                       callback)
+    check_callback(callback)
     drop_last = _validate.flag("drop_last", drop_last)
 
     n = X_train.shape[0]

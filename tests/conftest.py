@@ -24,13 +24,16 @@ TOOLS = Path(__file__).resolve().parents[1] / "tools"
 if str(TOOLS) not in sys.path:
     sys.path.insert(0, str(TOOLS))
 
-# Modules whose every test is slow (others mark their slow tests themselves).
-SLOW_MODULES = {"test_sandbox.py", "test_runner.py", "test_adversarial.py"}
+# Modules whose every test is slow, and fixtures that make a test slow; other slow tests
+# carry the marker themselves.
+SLOW_MODULES = {"test_portability.py", "test_sandbox.py", "test_runner.py",
+                "test_adversarial.py"}
+SLOW_FIXTURES = {"built_book"}  # the whole book, executed and built (minutes)
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.path.name in SLOW_MODULES:
+        if item.path.name in SLOW_MODULES or SLOW_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.slow)
 
 

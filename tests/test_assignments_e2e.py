@@ -268,6 +268,7 @@ CHECKS = [check_release_is_up_to_date, check_release_has_no_solutions_or_hidden_
           check_unreadable_file_gets_zero_with_a_reason]
 
 
+@pytest.mark.slow  # real nbgrader runs
 @pytest.mark.parametrize("aid", IDS)
 def test_assignment_end_to_end(aid, tmp_path):
     """One test item per assignment (one course, one autograde call), so `pytest -n 2`
@@ -282,6 +283,7 @@ def test_assignment_end_to_end(aid, tmp_path):
     assert not failures, "\n\n".join(failures)
 
 
+@pytest.mark.slow  # real nbgrader runs
 def test_instructor_pipeline_zip_collect_grade_export(tmp_path):
     """The documented commands on a small course: an LMS zip -> `zip_collect` ->
     tools/grade.py grade -j 2 (parallel grading, then nbgrader's autograde, feedback, CSV
@@ -414,6 +416,7 @@ def test_plain_nbgrader_export_writes_into_the_ignored_grading_folder():
     assert ignored.returncode == 0, "grading/grades.csv must be ignored by git"
 
 
+@pytest.mark.slow  # real nbgrader runs
 def test_zip_collect_reads_canvas_moodle_blackboard_and_course_names(tmp_path, capsys):
     import zipfile
 

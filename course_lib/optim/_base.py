@@ -5,6 +5,12 @@ A rule is a pair of pure functions bundled in a :class:`Rule`::
     state = rule.init(w)                    # t = 0, buffers at their start values
     w_new, state_new = rule.step(w, g, state)
 
+A rule's factory is decorated with :func:`rule_factory`, which checks every argument by its
+name (:data:`HYPERPARAMETERS`, one meaning per name, shared with
+:mod:`course_lib.torch_optim`) and records them in ``Rule.hyperparams``; its ``step`` is an
+``update(w, g, state, eta)`` decorated with :func:`pure_step`, which also applies what every
+``torch.optim`` rule does to the gradient first (``maximize``, weight decay).
+
 ``step`` never writes into ``w``, ``g`` or the arrays of ``state``: it allocates the new
 parameter and state arrays once and then updates them in place (``out=``, ``+=``), avoiding
 temporaries where it can; arrays of 4 MiB or more are processed block by block so that the

@@ -77,8 +77,8 @@ assignments: $(STAMP)
 	$(PY) tools/grade.py release
 
 grade: $(STAMP) sandbox
-	@test -n "$(A)" || { echo "usage: make grade A=<assignment id, e.g. a3_adaptive> [J=<workers>]"; exit 2; }
-	$(PY) tools/grade.py grade $(A) -j $(or $(J),1)
+	@test -n "$(A)" || { echo "usage: make grade A=<assignment id, e.g. a3_adaptive> [J=<workers>] [SCHEDULER=tcp://host:8786]"; exit 2; }
+	$(PY) tools/grade.py grade $(A) -j $(or $(J),1) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 clean:
 	rm -rf _build

@@ -10,9 +10,9 @@ Run from anywhere; nbgrader runs in the course root (the folder of nbgrader_conf
 ``grade`` runs, in order::
 
     nbgrader generate_assignment ID --force   (only if the gradebook lacks ID; fills the db)
-    nbgrader autograde ID --force             (every grading/submitted/*/ID/, sandboxed; with
-                                               -j N > 1, N workers grade alongside and
-                                               nbgrader records their stored results)
+    autograde: N workers (-j N, or a Dask cluster: --scheduler ADDRESS) grade every
+               grading/submitted/*/ID/ in the sandbox; nbgrader's API, in this process,
+               records each result in the gradebook as soon as it is there
     nbgrader generate_feedback ID --force     (grading/feedback/<student>/ID/ID.html)
     nbgrader export --to grading/grades.csv
 
@@ -21,6 +21,7 @@ See INSTRUCTORS.md for the whole workflow.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import subprocess
@@ -65,52 +66,47 @@ def nbgrader(*args: str, root: Path = ROOT, check: bool = True) -> subprocess.Co
     return proc
 
 
-_FAILED = re.compile(r"There was an error processing assignment: (\S+)")
+def _reason(log: str) -> str:
+    """The exception that made nbgrader fail, from its log: the last ``SomethingError: ...``
+    line other than nbgrader's own summary."""
+    found = [m.group(0).strip() for m in re.finditer(r"^\s*[A-Za-z_][\w.]*(?:Error|Exception): .*$", log, re.M)
+             if "NbGraderException" not in m.group(0)]
+    return text.clean(found[-1] if found else "nbgrader could not record this submission (see its log)", 300)
 
 
-def failed_submissions(log: str, aid: str) -> dict[str, str]:
-    """student -> reason, for every submission nbgrader reports it could not process: the
-    exception that ends the traceback logged after its "There was an error processing"."""
-    out: dict[str, str] = {}
-    lines = log.splitlines()
-    for i, line in enumerate(lines):
-        m = _FAILED.search(line)
-        if not m:
-            continue
-        where = Path(m.group(1))
-        student = where.parent.name if where.name == aid else where.name
-        reason = None
-        for later in lines[i + 1:]:
-            if later.startswith("[") and "Traceback" not in later:
-                break  # the next log entry
-            if re.match(r"^\s*[A-Za-z_][\w.]*(Error|Exception)\b", later):
-                reason = later.strip()
-        out[student] = text.clean(reason or "nbgrader could not process this notebook (see its log)", 300)
-    return out
+def autograde(aid: str, root: Path, jobs: int = 1, *, unsafe: bool = False, executor=None) -> dict[str, str]:
+    """Grade every submission of ``aid`` (``jobs`` local workers, or ``executor``, e.g. a Dask
+    client's) and record each one in nbgrader's gradebook as soon as it is graded.
 
+    nbgrader runs in this process through its own API (``NbGraderAPI.autograde``, one call
+    per student, in order), so it stays the gradebook's only writer and its bookkeeping
+    (students, late penalties, comments) overlaps with the workers; its ``SandboxedAutograde``
+    takes the stored result instead of grading again.  Returns student -> reason for every
+    submission nbgrader could not record (the rest of the class is recorded anyway)."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
 
-def autograde_alongside_workers(aid: str, root: Path, jobs: int, unsafe: bool = False) -> str:
-    """``nbgrader autograde`` while ``jobs`` workers grade: nbgrader starts at once and
-    records each submission as soon as its stored result is there
-    (:func:`course_lib.grading.runner.announce_pregrading`)."""
     from course_lib.grading import nbgrader_sandbox, runner
 
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    cfg.SandboxedAutograde.root = str(root)
+    if unsafe:
+        cfg.SandboxedAutograde.unsafe = True
     config = nbgrader_sandbox.grading_config(root, unsafe=unsafe)
-    cmd, env = _nbgrader_command(["autograde", aid, "--force", *_unsafe_flag(unsafe)])
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        with runner.announce_pregrading(root, aid):
-            proc = subprocess.Popen(cmd, cwd=root, env=env, text=True, stdout=out, stderr=err)
-            try:
-                results = runner.pregrade(root, aid, jobs, config=config)
-            except BaseException:
-                proc.kill()
-                raise
-        proc.wait()
-        out.seek(0)
-        err.seek(0)
-        log = out.read() + "\n" + err.read()
-    print(f"graded {len(results)} submission(s) of {aid} with {jobs} workers")
-    return log
+    failed: dict[str, str] = {}
+    with contextlib.chdir(root):
+        api = NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
+
+        def record(result) -> None:
+            out = api.autograde(aid, result.student, force=True)
+            if not out.get("success"):
+                failed[result.student] = _reason(f"{out.get('log') or ''}\n{out.get('error') or ''}")
+
+        results = runner.pregrade(root, aid, jobs, executor=executor, config=config, on_result=record)
+    print(f"graded {len(results)} submission(s) of {aid}"
+          + (" on the Dask cluster" if executor is not None else f" with {jobs} worker(s)"))
+    return failed
 
 
 def release(ids: list[str], root: Path = ROOT) -> None:
@@ -278,31 +274,26 @@ def name_submissions(aid: str, root: Path = ROOT) -> list[str]:
     return warnings
 
 
-def _unsafe_flag(unsafe: bool) -> list[str]:
-    return ["--SandboxedAutograde.unsafe=True"] if unsafe else []
-
-
-def grade(aid: str, root: Path = ROOT, csv: Path | None = None, jobs: int = 1, unsafe: bool = False) -> Path:
+def grade(aid: str, root: Path = ROOT, csv: Path | None = None, jobs: int = 1, unsafe: bool = False,
+          scheduler: str | None = None) -> Path:
     """Autograde every ``grading/submitted/*/<aid>/``, write feedback and the grades CSV.
 
-    ``jobs > 1``: ``jobs`` worker processes grade the submissions
-    (:func:`course_lib.grading.runner.pregrade`) and store their results; ``nbgrader
-    autograde``, running alongside, takes them instead of grading again, so nbgrader remains
-    the gradebook's only writer."""
+    ``jobs``: local worker processes; ``scheduler``: the address of a Dask scheduler whose
+    workers grade instead (they need this checkout at the same path).  A submission that
+    nbgrader cannot record does not cost the others their feedback and grades: it has no
+    autograded score (0 in the CSV) and is listed at the end with the reason."""
     if not _in_gradebook(aid, root):
         release([aid], root=root)
     warnings = name_submissions(aid, root)
     for line in warnings:
         print(f"submission warning: {line}", file=sys.stderr)
-    # A submission nbgrader cannot process must not cost the others their feedback and
-    # grades: autograde goes on past it (and exits 1 at the end); the failures are read from
-    # its log, reported at the end, and the student has no autograded score (0 in the CSV).
-    if jobs > 1:
-        log = autograde_alongside_workers(aid, root, jobs, unsafe)
+    if scheduler:
+        from distributed import Client
+
+        with Client(scheduler) as client, client.get_executor() as executor:
+            failed = autograde(aid, root, jobs, unsafe=unsafe, executor=executor)
     else:
-        proc = nbgrader("autograde", aid, "--force", *_unsafe_flag(unsafe), root=root, check=False)
-        log = proc.stdout + "\n" + proc.stderr
-    failed = failed_submissions(log, aid)
+        failed = autograde(aid, root, jobs, unsafe=unsafe)
     nbgrader("generate_feedback", aid, "--force", root=root)
     csv = csv or root / "grading" / "grades.csv"
     nbgrader("export", "--to", str(csv), root=root)
@@ -365,6 +356,8 @@ def main(argv=None) -> int:
     p.add_argument("id", type=assignment_id)
     p.add_argument("-j", "--jobs", type=int, default=1,
                    help="grade with this many worker processes (default 1)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on this Dask scheduler's workers (e.g. tcp://host:8786)")
     p.add_argument("--unsafe", action="store_true",
                    help="grade even where the sandbox cannot run (student code then runs with "
                         "resource limits only, with access to this machine's files)")
@@ -407,7 +400,7 @@ def main(argv=None) -> int:
                   "Fix that (INSTRUCTORS.md, section 2), or pass --unsafe to run student code "
                   "with resource limits only.", file=sys.stderr)
             return 2
-        grade(args.id, jobs=args.jobs, unsafe=args.unsafe)
+        grade(args.id, jobs=args.jobs, unsafe=args.unsafe, scheduler=args.scheduler)
     return 0
 
 

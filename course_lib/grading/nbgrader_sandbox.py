@@ -116,7 +116,7 @@ class SandboxedAutograde(Preprocessor):
         submitted = runner.submission_path(config.root, student, aid)
         key = runner.result_key(submitted, aid, config) if info.get("notebook") == aid else None
         if key and self.use_stored:
-            result = runner.wait_for_result(student, aid, key, config.root)
+            result = runner.stored_result(student, aid, key, config.root)
         stored = result is not None
         if result is None:
             data = json.loads(nbformat.writes(nb))

@@ -18,12 +18,9 @@ the same modules are unimportable as well.
 
 :func:`grade_many` grades many submissions with any ``concurrent.futures.Executor``
 (``ProcessPoolExecutor`` locally; ``distributed.Client().get_executor()`` on a Dask cluster);
-:func:`pregrade` stores each result (``grading/results/``) for ``nbgrader autograde``, which
-then records them serially: nbgrader stays the only writer of the gradebook (INSTRUCTORS.md).
-
-Command line (``tools/grade.py grade A -j N`` runs it, then nbgrader)::
-
-    python -m course_lib.grading.runner A [--jobs N] [--root COURSE_ROOT] [--json OUT]
+:func:`pregrade` stores each result (``grading/results/``) for nbgrader's autograde, which
+records them one by one: nbgrader stays the only writer of the gradebook (INSTRUCTORS.md;
+``tools/grade.py grade A -j N`` runs both).
 """
 from __future__ import annotations
 
@@ -44,10 +41,9 @@ from typing import Any, Callable, Iterable, Protocol
 from . import core, repair as _repair, sandbox as _sandbox, text
 
 __all__ = ["GradingConfig", "PartResult", "Result", "POLICY", "grade_submission", "grade_many",
-           "static_violations", "grading_seed", "Executor", "main",
+           "static_violations", "grading_seed", "Executor",
            "find_submissions", "DEFAULT_TEST_SEED", "grade_cells", "autograded_notebook",
-           "submission_path", "result_key", "store_result", "stored_result", "pregrade",
-           "announce_pregrading", "wait_for_result"]
+           "submission_path", "result_key", "store_result", "stored_result", "pregrade"]
 
 DEFAULT_TEST_SEED = 20240601
 SEED_ENV = "OPT4DL_GRADING_SEED"
@@ -622,11 +618,11 @@ def find_submissions(root: str | os.PathLike, assignment: str) -> list[tuple[str
 
 
 # ----------------------------------------------------------------------------- result cache
-# Parallel grading (tools/grade.py grade A -j N) grades every submission in N worker
-# processes and stores each result here; `nbgrader autograde` then runs as usual, serially,
-# and SandboxedAutograde takes the stored result instead of grading again.  nbgrader stays
-# the only writer of the gradebook (no SQLite lock errors, no lost rows) and does all of
-# its own bookkeeping (late penalties, comments, cells to grade by hand).
+# tools/grade.py grades every submission in N worker processes (or on a Dask cluster) and
+# stores each result here; nbgrader's autograde, driven in that process through its API,
+# then records each one and SandboxedAutograde takes the stored result instead of grading
+# again.  nbgrader stays the only writer of the gradebook (no SQLite lock errors, no lost
+# rows) and does all of its own bookkeeping (late penalties, comments, manual grading).
 
 
 def result_key(submission: str | os.PathLike, assignment: str, config: GradingConfig) -> str:
@@ -676,57 +672,22 @@ def stored_result(student: str, assignment: str, key: str, root: str | os.PathLi
 
 
 def pregrade(root: str | os.PathLike, assignment: str, jobs: int, *,
-             executor: Executor | None = None, config: GradingConfig | None = None) -> list[Result]:
+             executor: Executor | None = None, config: GradingConfig | None = None,
+             on_result: Callable[[Result], None] | None = None) -> list[Result]:
     """Grade every submission of ``assignment`` under ``root`` with ``jobs`` workers (or
-    ``executor``) and store the results for ``nbgrader autograde``."""
+    ``executor``) and store the results for nbgrader's autograde; ``on_result(result)`` is
+    called after each one is stored, in order (tools/grade.py records it in the gradebook)."""
     config = config or GradingConfig(root=str(root), seed=grading_seed(root))
     items = find_submissions(root, assignment)
     paths = dict(items)
 
-    def store(r: Result) -> None:  # at once, so that a concurrent nbgrader can go on
-        if not r.grader_fault:  # left to nbgrader autograde, which grades it itself
+    def store(r: Result) -> None:
+        if not r.grader_fault:  # left to nbgrader's autograde, which grades it itself
             store_result(r, result_key(paths[r.student], assignment, config), root)
+        if on_result is not None:
+            on_result(r)
 
     return grade_many(items, assignment, config, jobs=jobs, executor=executor, on_result=store)
-
-
-def _marker(root, assignment: str) -> Path:
-    return Path(root) / "grading" / "results" / assignment / ".pregrading"
-
-
-@contextlib.contextmanager
-def announce_pregrading(root: str | os.PathLike, assignment: str):
-    """While active, a ``nbgrader autograde`` started alongside waits for the results this
-    process stores (:func:`wait_for_result`) instead of grading the same submissions again:
-    its start-up and bookkeeping overlap with the workers' grading."""
-    marker = _marker(root, assignment)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(str(os.getpid()))
-    try:
-        yield
-    finally:
-        marker.unlink(missing_ok=True)
-
-
-def _pregrading(root, assignment: str) -> bool:
-    try:
-        pid = int(_marker(root, assignment).read_text())
-        os.kill(pid, 0)
-    except (OSError, ValueError):  # no marker, or its process is gone (killed grading run)
-        return False
-    return True
-
-
-def wait_for_result(student: str, assignment: str, key: str, root: str | os.PathLike,
-                    timeout: float = 3600.0) -> Result | None:
-    """The stored result for this submission; while a pre-grading run is announced
-    (:func:`announce_pregrading`), wait for it.  None: grade it yourself."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = stored_result(student, assignment, key, root)
-        if result is not None or not _pregrading(root, assignment) or time.monotonic() > deadline:
-            return result or stored_result(student, assignment, key, root)
-        time.sleep(0.05)
 
 
 # ----------------------------------------------------------------------------- the autograded notebook
@@ -764,31 +725,3 @@ def autograded_notebook(result: Result, release_path: str | os.PathLike):
         nb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(["**Grading notes**", ""]
                                                                     + [f"* {x}" for x in lines])))
     return nb
-
-
-# ----------------------------------------------------------------------------- command line
-
-
-def main(argv=None) -> int:
-    import argparse
-
-    ap = argparse.ArgumentParser(
-        description="Grade grading/submitted/*/A/A.ipynb in the sandbox and store the results for "
-                    "`nbgrader autograde A` (tools/grade.py grade A -j N runs both)")
-    ap.add_argument("assignment")
-    ap.add_argument("--root", default=GradingConfig.root)
-    ap.add_argument("--jobs", "-j", type=int, default=1)
-    ap.add_argument("--json", help="also write all results to this JSON file")
-    args = ap.parse_args(argv)
-    from .nbgrader_sandbox import grading_config
-
-    results = pregrade(args.root, args.assignment, args.jobs, config=grading_config(args.root))
-    for r in results:
-        print(f"{r.student:20s} {r.score:5.1f} / {r.max_score:4.1f}" + (f"  ({r.error})" if r.error else ""))
-    if args.json:
-        Path(args.json).write_text(json.dumps([r.to_dict() for r in results], indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -227,18 +227,22 @@ def optim_db_problem(seed=0, steps=10):
     return w0, lambda w, k: 0.5 * w + noise[k], steps
 
 
-def run_torch_optimizer(cls, kwargs, w0, grad, steps):
-    """Iterates (steps, *w0.shape) of ``cls([p], **kwargs)`` fed with ``grad``, in float64
-    (the default dtype too, for NAdam's momentum product)."""
+def run_torch_optimizer(cls, kwargs, w0, grad, steps, scheduler=None):
+    """Iterates (steps, *w0.shape) of ``cls([p], **kwargs)`` fed with ``grad(w, k)``, in
+    float64 (the default dtype too, for NAdam's momentum product); ``scheduler(opt)``, if
+    given, makes an lr scheduler stepped after every step."""
     import numpy as np
     import torch
 
     with torch_default_dtype(torch.float64):
         p = torch.nn.Parameter(torch.tensor(w0, dtype=torch.float64))
         opt = cls([p], **kwargs)
+        sched = scheduler(opt) if scheduler else None
         out = []
         for k in range(steps):
             p.grad = torch.from_numpy(grad(p.detach().numpy().copy(), k))
             opt.step()
+            if sched:
+                sched.step()
             out.append(p.detach().numpy().copy())
     return np.array(out)

@@ -12,6 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import torch_default_dtype
+
 from course_lib import gpu, optim, torch_optim
 from course_lib.data import Split
 from course_lib.models import MLP
@@ -135,9 +137,7 @@ def test_mlp_matches_numpy_mlp_forward_and_backward(device):
 # --------------------------------------------------------------------------- optimizers
 @pytest.mark.parametrize("name", list(torch_optim.CLASSES))
 def test_make_optimizer_twins_take_identical_steps(name):
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)  # torch's NAdam keeps its momentum product in it
-    try:
+    with torch_default_dtype(torch.float64):  # torch's NAdam keeps its momentum product in it
         gen = torch.Generator().manual_seed(0)
         w0 = torch.randn(4, 3, generator=gen, dtype=torch.float64)
         ours, theirs = w0.clone().requires_grad_(), w0.clone().requires_grad_()
@@ -152,8 +152,6 @@ def test_make_optimizer_twins_take_identical_steps(name):
             b.step()
         assert torch.equal(ours, theirs)
         assert not torch.equal(ours, w0)
-    finally:
-        torch.set_default_dtype(old)
 
 
 def test_make_optimizer_rejects_what_torch_cannot_do():
@@ -207,9 +205,7 @@ def test_minibatch_training_equals_a_hand_written_loop(device):
     """train_torch with course_lib's NAdam == the obvious loop with torch.optim.NAdam."""
     split = toy_split(dtype=np.float32)
     sizes, b, epochs = [5, 8, 3], 7, 3
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)  # same rounding of NAdam's momentum product
-    try:
+    with torch_default_dtype(torch.float64):  # same rounding of NAdam's momentum product
         model, hist = gpu.train_torch(lambda: gpu.mlp(sizes, seed=4), "nadam", split,
                                       epochs=epochs, batch_size=b, seed=9, device=device, lr=0.01)
         net = gpu.mlp(sizes, seed=4, device=device)
@@ -229,8 +225,6 @@ def test_minibatch_training_equals_a_hand_written_loop(device):
                 opt.step()
                 batch_losses.append(loss.item())
             losses.append(np.mean(batch_losses))
-    finally:
-        torch.set_default_dtype(old)
     for p, q in zip(model.parameters(), net.parameters()):
         assert torch.equal(p, q)
     np.testing.assert_allclose(hist.batch_loss, losses, rtol=1e-6)

@@ -49,45 +49,32 @@ def _problem(seed: int = 0, steps: int = STEPS, shape=SHAPE):
     return rng.standard_normal(shape), noise
 
 
-def _grad(w, noise_k):
-    # A contracting pull towards 0 plus noise: the gradient depends on w, so a wrong step
-    # also changes every later gradient.
-    return noise_k + 0.1 * w
+def _pulled(noise):
+    """``grad(w, k)``: a contracting pull towards 0 plus ``noise[k]``. The gradient depends
+    on w, so a wrong step also changes every later gradient."""
+    return lambda w, k: noise[k] + 0.1 * w
 
 
-def _run_ours(rule, w0, noise):
+def _run_ours(rule, w0, grad, steps):
     w, state = w0.copy(), rule.init(w0)
     out = []
-    for n in noise:
-        w, state = rule.step(w, _grad(w, n), state)
+    for k in range(steps):
+        w, state = rule.step(w, grad(w, k), state)
         out.append(w)
-    return np.array(out)
-
-
-def _run_torch(cls, kwargs, w0, noise, foreach, scheduler=None):
-    p = torch.nn.Parameter(torch.tensor(w0, dtype=torch.float64))
-    opt = cls([p], foreach=foreach, **kwargs)
-    sched = scheduler(opt) if scheduler else None
-    out = []
-    for n in noise:
-        p.grad = torch.from_numpy(_grad(p.detach().numpy(), n))
-        opt.step()
-        if sched:
-            sched.step()
-        out.append(p.detach().numpy().copy())
     return np.array(out)
 
 
 @pytest.mark.parametrize("name,hp", TORCH_CASES, ids=TORCH_CASE_IDS)
 def test_matches_torch_every_step(name, hp, optim_torch_float64_default):
     w0, noise = _problem()
-    ours = _run_ours(optim.get(name, **hp), w0, noise)
+    ours = _run_ours(optim.get(name, **hp), w0, _pulled(noise), STEPS)
     assert np.all(np.isfinite(ours))
     assert np.max(np.abs(ours[-1] - w0)) > 1e-3  # the parameters really moved
     # atol only guards entries that pass close to 0, where a relative test is meaningless.
     cls, kwargs = torch_twin(name, hp)
     for foreach in (False, True):
-        ref = _run_torch(cls, kwargs, w0, noise, foreach)
+        ref = run_torch_optimizer(cls, {**kwargs, "foreach": foreach}, w0, _pulled(noise),
+                                  STEPS)
         np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-12, err_msg=f"foreach={foreach}")
 
 
@@ -101,14 +88,10 @@ def test_lr_schedule_uses_steps_already_taken(name, optim_torch_float64_default)
         return 0.1 * 0.99**k
 
     w0, noise = _problem(seed=1, steps=60)
-    ours = _run_ours(optim.get(name, **{**RICH[name], "lr": schedule}), w0, noise)
-    cls, kwargs = torch_twin(name, {**RICH[name], "lr": 1.0})
-    ref = _run_torch(
-        cls,
-        kwargs,
-        w0,
-        noise,
-        foreach=False,
+    ours = _run_ours(optim.get(name, **{**RICH[name], "lr": schedule}), w0, _pulled(noise), 60)
+    cls, kwargs = torch_twin(name, {**RICH[name], "lr": 1.0, "foreach": False})
+    ref = run_torch_optimizer(
+        cls, kwargs, w0, _pulled(noise), 60,
         scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, schedule),
     )
     np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-12)
@@ -221,8 +204,9 @@ def test_float32_stays_float32_and_tracks_float64(case):
     w32, w64 = w0.astype(np.float32), w0.copy()
     s32, s64 = rule.init(w32), rule.init(w64)
     assert all(a.dtype == np.float32 for a in _arrays(s32).values())
-    for k, n in enumerate(noise):
-        g = _grad(w64, n)
+    grad = _pulled(noise)
+    for k in range(len(noise)):
+        g = grad(w64, k)
         # a float64 gradient for float32 parameters (every other step) is cast, not promoted
         g32 = g if k % 2 else g.astype(np.float32)
         w32, s32 = rule.step(w32, g32, s32)
@@ -262,9 +246,9 @@ def test_step_never_mutates_its_inputs(case):
     name, kw = case
     rule = optim.get(name, **kw)
     w, noise = _problem(steps=3)
-    state = rule.init(w)
-    for n in noise:
-        w, state = _check_pure_step(rule, w, _grad(w, n), state)
+    state, grad = rule.init(w), _pulled(noise)
+    for k in range(3):
+        w, state = _check_pure_step(rule, w, grad(w, k), state)
 
 
 def _check_blockwise_equals_pieces(rule, shape, cuts, seed=2):
@@ -679,11 +663,7 @@ def test_matches_torch_on_torchs_own_test_inputs(cls_name, optim_db):
     for desc, kwargs in configs:
         expected = run_torch_optimizer(getattr(torch.optim, cls_name), kwargs, w0, grad, steps)
         ours = {k: float(v) if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()}
-        rule = optim.get(NUMPY_NAME[cls_name], **ours)
-        w, state, got = w0, rule.init(w0), []
-        for k in range(steps):
-            w, state = rule.step(w, grad(w, k), state)
-            got.append(w)
+        got = _run_ours(optim.get(NUMPY_NAME[cls_name], **ours), w0, grad, steps)
         if not np.allclose(got, expected, rtol=1e-6, atol=1e-12):
             failures.append(f"{desc} {kwargs}")
     assert not failures, f"{len(failures)} of {len(configs)} differ: {failures}"

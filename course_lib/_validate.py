@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-__all__ = ["fail", "number", "integer", "flag", "one_of"]
+__all__ = ["fail", "number", "integer", "flag", "one_of", "real_array"]
 
 
 def fail(error: type, name: str, expected: str, value: Any, owner: str | None = None) -> NoReturn:
@@ -104,3 +104,14 @@ def one_of(name: str, value: Any, choices, *, owner: str | None = None):
     if not any(value == choice for choice in choices if type(value) is type(choice)):
         fail(ValueError, name, "one of " + ", ".join(map(repr, choices)), value, owner)
     return value
+
+
+def real_array(name: str, value: Any) -> np.ndarray:
+    """``np.asarray(value)`` holding real numbers: integer and boolean arrays become float64,
+    floating arrays keep their dtype (float32 in, float32 out), anything else is refused."""
+    a = np.asarray(value)
+    if a.dtype.kind in "biu":
+        return a.astype(np.float64)
+    if a.dtype.kind != "f":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {a.dtype}")
+    return a

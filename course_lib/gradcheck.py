@@ -20,9 +20,9 @@ larger ``h`` (about 1e-2 to 1e-3) and expect only 2-4 correct digits.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from . import _validate
 
 __all__ = ["numerical_gradient", "numerical_gradient_array", "rel_error"]
 
@@ -30,11 +30,7 @@ _METHODS = ("central", "forward")
 
 
 def _check_h(h):
-    if isinstance(h, (bool, np.bool_)) or not isinstance(h, numbers.Real) or not h > 0:
-        raise ValueError(f"h must be a positive real step size, got {h!r}")
-    if not np.isfinite(h):
-        raise ValueError(f"h must be finite, got {h!r}")
-    return float(h)
+    return _validate.number("h", h, low=0.0, low_open=True, expected="a finite step size > 0")
 
 
 def _work_copy(x):
@@ -74,8 +70,7 @@ def numerical_gradient(f, x, h=1e-5, method="central"):
     -------
     ndarray of ``x``'s shape and floating dtype (see the module docstring on precision).
     """
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    _validate.one_of("method", method, _METHODS)
     h = _check_h(h)
     xw, out_dtype = _work_copy(x)
     grad = np.empty(xw.shape, dtype=np.float64)

@@ -17,6 +17,8 @@ import numpy as np
 from matplotlib.colors import ListedColormap, LogNorm
 from matplotlib.lines import Line2D
 
+from . import _validate
+
 __all__ = ["style", "contour", "curves", "schedule_plot", "COLORS"]
 
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies and in
@@ -234,9 +236,7 @@ def schedule_plot(schedules, num_steps, ax=None, logy=False, title=None):
     """
     if not isinstance(schedules, Mapping) or not schedules:
         raise TypeError("schedules must be a non-empty dict name -> callable lr(k)")
-    if isinstance(num_steps, bool) or not isinstance(num_steps, numbers.Integral) \
-            or num_steps < 1:
-        raise ValueError(f"num_steps must be an integer >= 1, got {num_steps!r}")
+    _validate.integer("num_steps", num_steps, low=1)
     ax = _new_ax(ax)
     ks = np.arange(num_steps)
     for label, sched in schedules.items():

@@ -38,15 +38,6 @@ __all__ = [
 ]
 
 
-def _as_float(x, what):
-    x = np.asarray(x)
-    if x.dtype.kind in "biu":
-        return x.astype(np.float64)
-    if x.dtype.kind != "f":
-        raise TypeError(f"{what} must be a real numeric array, got dtype {x.dtype}")
-    return x
-
-
 class Surface:
     """Base class: validates shapes and dtypes, then calls ``_f``, ``_grad``, ``_hessian``.
 
@@ -79,7 +70,7 @@ class Surface:
 
     def f(self, w):
         """Objective value; ``w`` of shape ``(dim,)`` or ``(..., dim)``."""
-        w = _as_float(w, "w")
+        w = _validate.real_array("w", w)
         if w.ndim == 0 or w.shape[-1] != self.dim:
             raise ValueError(
                 f"w must have shape ({self.dim},) or (..., {self.dim}) for {self.name}, "
@@ -89,7 +80,7 @@ class Surface:
         return out[()] if out.ndim == 0 else out
 
     def _point(self, w):
-        w = _as_float(w, "w")
+        w = _validate.real_array("w", w)
         if w.shape != (self.dim,):
             raise ValueError(f"w must have shape ({self.dim},) for {self.name}, got {w.shape}")
         return w

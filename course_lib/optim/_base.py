@@ -200,12 +200,7 @@ def resolve_lr(lr: Any, t: int) -> float:
 # --- validation of arrays -----------------------------------------------------------------
 def as_float_array(x: Any, name: str) -> np.ndarray:
     """``np.asarray(x)``; integer/boolean arrays become float64, other non-real types fail."""
-    a = np.asarray(x)
-    if a.dtype.kind in "biu":
-        return a.astype(np.float64)
-    if a.dtype.kind != "f":
-        raise TypeError(f"{name} must be an array of real numbers, got dtype {a.dtype}")
-    return a
+    return _validate.real_array(name, x)
 
 
 def check_shapes(w: np.ndarray, g: np.ndarray) -> None:

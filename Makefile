@@ -72,6 +72,7 @@ bench: $(STAMP) sandbox
 	$(PY) bench/optim_step.py
 	$(PY) bench/grading.py
 	$(PY) bench/grading_parallel.py
+	$(PY) bench/attacks.py
 
 assignments: $(STAMP)
 	$(PY) tools/grade.py release

@@ -40,12 +40,12 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # ---- Tamper-proof autograding, through nbgrader's own extension points -------------------
 # 1. Reading: a file that is not a notebook gets a zero with the reason, not a lost row.
-c.Autograde.exporter_class = "course_lib.grading.nbgrader_sandbox.TolerantNotebookExporter"
+c.Autograde.exporter_class = "course_lib.grading.nbgrader_adapter.TolerantNotebookExporter"
 # 2. Repair first: cells matched to the release (by metadata, else by content and position),
 #    metadata restored, so that nbgrader's own steps work on notebooks Colab stripped or
 #    whose cells were reordered, duplicated, deleted or changed type.
 c.Autograde.sanitize_preprocessors = [
-    "course_lib.grading.nbgrader_sandbox.RepairSubmission",
+    "course_lib.grading.nbgrader_adapter.RepairSubmission",
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
@@ -55,7 +55,7 @@ c.Autograde.sanitize_preprocessors = [
 # 3. Grading: SandboxedAutograde replaces nbgrader's Execute (the in-kernel run); the rest
 #    is nbgrader's default chain (scores into the gradebook, late penalties, ...).
 c.Autograde.autograde_preprocessors = [
-    "course_lib.grading.nbgrader_sandbox.SandboxedAutograde",
+    "course_lib.grading.nbgrader_adapter.SandboxedAutograde",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -63,11 +63,16 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-# Limits: a notebook cell may run this long, a call of a graded function this long (time
-# spent computing; a blocked call is stopped after 3x that).  A cell over its limit is
-# skipped and noted, a call over it costs that part only.
-c.SandboxedAutograde.cell_timeout = 60.0
-c.SandboxedAutograde.call_timeout = 20.0
+# Limits of the sandbox: each is defined once, with its default and meaning, in
+# course_lib/grading/sandbox.py (SandboxConfig) or runner.py (GradingConfig), and can be
+# set here, e.g. (a cell over its limit is skipped and noted, a call over it costs that
+# part only; a blocked call is stopped after 3x its limit):
+#   c.SandboxedAutograde.cell_timeout = 60.0        # seconds one cell may compute
+#   c.SandboxedAutograde.call_timeout = 20.0        # seconds one graded call may compute
+#   c.SandboxedAutograde.submission_timeout = 900.0 # seconds for all of one submission
+#   c.SandboxedAutograde.memory_bytes = 6 << 30     # memory of the whole submission
+# `python -c "from course_lib.grading import nbgrader_adapter as n; n.print_settings()"`
+# lists every setting.
 # The hidden cases' seed is not in the repository: $OPT4DL_GRADING_SEED, else the number in
 # grading/grading_seed (created at random on first use; keep it to re-grade identically).
 
@@ -86,7 +91,7 @@ c.Execute.interrupt_on_timeout = True
 # the check's message (which names the mistake), so the hidden tests stay hidden.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "course_lib.grading.nbgrader_ext.HideHiddenTests",
+    "course_lib.grading.nbgrader_adapter.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 

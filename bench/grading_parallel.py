@@ -83,10 +83,10 @@ def make_grade_timed(aid: str, root: Path, jobs: int) -> tuple[dict, dict]:
 
 def workers_timed(aid: str, root: Path, jobs: int) -> float:
     """The workers' grading alone (runner.pregrade; 1 = in this process)."""
-    from course_lib.grading import nbgrader_sandbox, runner
+    from course_lib.grading import nbgrader_adapter, runner
 
     t0 = time.perf_counter()
-    runner.pregrade(root, aid, jobs, config=nbgrader_sandbox.grading_config(root))
+    runner.pregrade(root, aid, jobs, config=nbgrader_adapter.grading_config(root))
     return time.perf_counter() - t0
 
 
@@ -102,7 +102,7 @@ def main(argv=None) -> int:
     ap.add_argument("--floor-runs", type=int, default=5)
     args = ap.parse_args(argv)
     aid, n = args.assignment, args.n
-    print(f"bwrap: {'yes' if sandbox.bwrap_available() else 'NO (weaker sandbox)'}")
+    print(f"sandbox: {sandbox.sandbox_problem() or 'bubblewrap, allow-list file system'}")
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "course"
         reference = make_submissions(aid, n, base)

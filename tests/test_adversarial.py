@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib.grading import repair, runner
+from course_lib.grading import repair, results, runner
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "adversarial"
@@ -149,8 +149,8 @@ def test_adversarial_submission(case, course, tmp_path):
     sub = tmp_path / "submitted" / "mallory" / aid
     sub.mkdir(parents=True)
     path = build(case, head, course, sub / f"{aid}.ipynb")
-    config = runner.GradingConfig(root=str(course), seed=777, call_timeout=2.0, cell_timeout=4.0,
-                                  memory_bytes=3 << 30, hidden=(str(tmp_path / "submitted"),))
+    config = runner.GradingConfig(root=str(course), seed=777, hidden=(str(tmp_path / "submitted"),),
+                                  limits=runner.limited(call_timeout=2.0, cell_timeout=4.0, memory_bytes=3 << 30))
     before_files, before_env = snapshot(course), dict(os.environ)
     result = runner.grade_submission(path, aid, config)
     assert result.student == "mallory"
@@ -195,7 +195,7 @@ def test_end_to_end_with_nbgrader(tmp_path):
     help, a file that is not JSON gets a zero with its reason and keeps its timestamp."""
     aid = "a3_adaptive"
     release, source = grade_tool.setup_course(aid, tmp_path)
-    assert "nbgrader_sandbox.SandboxedAutograde" in (tmp_path / "nbgrader_config.py").read_text()
+    assert "nbgrader_adapter.SandboxedAutograde" in (tmp_path / "nbgrader_config.py").read_text()
     good = grade_tool.fill_solutions(release, source)
     stripped = copy.deepcopy(good)
     for c in stripped.cells:
@@ -262,7 +262,7 @@ def test_any_executor_and_reproducible_scores(course, tmp_path):
         out = tmp_path / name / aid / f"{aid}.ipynb"
         out.parent.mkdir(parents=True)
         paths.append((name, build(case, parse(case), course, out)))
-    config = runner.GradingConfig(root=str(course), seed=5, call_timeout=2.0)
+    config = runner.GradingConfig(root=str(course), seed=5, limits=runner.limited(call_timeout=2.0))
     serial = runner.grade_many(paths, aid, config)
     with cf.ThreadPoolExecutor(max_workers=2) as pool:
         threaded = runner.grade_many(paths, aid, config, executor=pool)
@@ -288,9 +288,9 @@ def test_pregrading_with_forked_workers_stores_results(tmp_path):
     grade_tool.submit(tmp_path, aid, "exits", exiting_adagrad(release, source))
     out = tmp_path / "results.json"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    code = ("import json, sys\nfrom course_lib.grading import nbgrader_sandbox, runner\n"
+    code = ("import json, sys\nfrom course_lib.grading import nbgrader_adapter, runner\n"
             f"root, out = {str(tmp_path)!r}, {str(out)!r}\n"
-            "rs = runner.pregrade(root, 'a3_adaptive', 2, config=nbgrader_sandbox.grading_config(root))\n"
+            "rs = runner.pregrade(root, 'a3_adaptive', 2, config=nbgrader_adapter.grading_config(root))\n"
             "assert 'torch' not in sys.modules\n"
             "open(out, 'w').write(json.dumps([r.to_dict() for r in rs]))\n")
     subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, timeout=600)
@@ -299,13 +299,13 @@ def test_pregrading_with_forked_workers_stores_results(tmp_path):
     assert got["ref"]["score"] == total and got["stub"]["score"] == 0.0
     assert got["exits"]["score"] == total - module(aid).CHECKS["adagrad"]
     assert "exited with status 3" in got["exits"]["parts"]["adagrad"]["message"]
-    from course_lib.grading import nbgrader_sandbox
+    from course_lib.grading import nbgrader_adapter
 
-    config = nbgrader_sandbox.grading_config(tmp_path)
+    config = nbgrader_adapter.grading_config(tmp_path)
     assert config.seed == 31
     for student, r in got.items():
-        key = runner.result_key(runner.submission_path(tmp_path, student, aid), aid, config)
-        stored = runner.stored_result(student, aid, key, tmp_path)
+        key = results.result_key(runner.submission_path(tmp_path, student, aid), aid, config)
+        stored = results.stored_result(student, aid, key, tmp_path)
         assert stored is not None and stored.scores() == {k: p["score"] for k, p in r["parts"].items()}
 
 
@@ -331,7 +331,7 @@ def test_grading_on_a_dask_cluster(course, tmp_path):
         out = tmp_path / name / aid / f"{aid}.ipynb"
         out.parent.mkdir(parents=True)
         paths.append((name, build(case, parse(case), course, out)))
-    config = runner.GradingConfig(root=str(course), seed=5, call_timeout=4.0)
+    config = runner.GradingConfig(root=str(course), seed=5, limits=runner.limited(call_timeout=4.0))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                       memory_limit=0) as cluster, Client(cluster) as client:
         results = runner.grade_many(paths, aid, config, executor=client.get_executor())
@@ -351,7 +351,8 @@ def test_submission_time_budget(course, tmp_path):
     out = tmp_path / "s" / aid / f"{aid}.ipynb"
     out.parent.mkdir(parents=True)
     build(case, parse(case), course, out)
-    config = runner.GradingConfig(root=str(course), seed=5, call_timeout=1.0, submission_timeout=6.0)
+    config = runner.GradingConfig(root=str(course), seed=5, submission_timeout=6.0,
+                                  limits=runner.limited(call_timeout=1.0))
     result = runner.grade_submission(out, aid, config)
     assert result.seconds < 6.0 + 3 * 1.0 + 5  # the budget, one call past it, start-up
     budget = [p.message for p in result.parts.values() if "time budget" in p.message]

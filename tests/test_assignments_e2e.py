@@ -35,7 +35,7 @@ import nbformat
 import pytest
 
 from course_lib.grading import core
-from course_lib.grading.nbgrader_ext import BEGIN as HIDDEN_BEGIN
+from course_lib.grading.nbgrader_adapter import BEGIN as HIDDEN_BEGIN
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib.grading import core, repair, runner, sandbox
+from course_lib.grading import core, policy, repair, results, runner, sandbox
 from course_lib.grading.sandbox import (Opaque, ProtocolError, RemoteError, Sandbox, SandboxConfig,
                                         SandboxFault, decode, encode)
 
@@ -329,8 +329,8 @@ def _session(aid, tmp_path):
     path = tmp_path / f"{aid}.ipynb"
     nbformat.write(grade_tool.fill_solutions(rel, src), path)
     rep = repair.repair(path, rel)
-    cfg = runner.GradingConfig(seed=runner.DEFAULT_TEST_SEED, call_timeout=30.0)
-    result = runner.Result("x", aid, str(path))
+    cfg = runner.GradingConfig(seed=runner.DEFAULT_TEST_SEED, limits=runner.limited(call_timeout=30.0))
+    result = results.Result("x", aid, str(path))
     return rep, cfg, runner._Session(cfg, aid, runner._cells_to_run(rep.nb), result)
 
 
@@ -341,7 +341,7 @@ def test_variants_fail_the_same_checks_through_the_sandbox(aid, tmp_path):
     module = importlib.import_module(f"course_lib.grading.{aid}")
     rep, cfg, session = _session(aid, tmp_path)
     fns = sorted(set(module.FUNCTIONS.values()))
-    pol = runner.POLICY[aid]
+    pol = policy.POLICY[aid]
     header = "import numpy as np\nimport math\nimport copy\n" + (
         "import torch\nimport torch.nn.functional as F\n" if aid == "a6_training" else "")
     mismatches = []
@@ -353,13 +353,13 @@ def test_variants_fail_the_same_checks_through_the_sandbox(aid, tmp_path):
             for v in variants[:1] if aid == "a6_training" else variants:
                 session.ensure(fns)
                 assert session.sb.exec_cell(header + core.variant_source(v, fname), "variant") is None
-                got = {cid for cid, f in module.FUNCTIONS.items() if f == fname
-                       and runner._grade_part(module, cid, 1.0, fname, session, cfg, pol, fns).score == 0}
+                got = {c.id for c in module.GRADED if c.function == fname
+                       and runner._grade_part(c, session, cfg, pol, fns).score == 0}
                 if got != set(v.fails):
                     mismatches.append((fname, v.id, sorted(got), sorted(v.fails)))
                 session.sb.exec_cell(own, "reference again")
-            got = {cid for cid, f in module.FUNCTIONS.items() if f == fname
-                   and runner._grade_part(module, cid, 1.0, fname, session, cfg, pol, fns).score == 0}
+            got = {c.id for c in module.GRADED if c.function == fname
+                   and runner._grade_part(c, session, cfg, pol, fns).score == 0}
             assert got == set(), f"the reference {fname} fails {got}"
     finally:
         session.close()
@@ -394,9 +394,9 @@ def test_every_hidden_case_depends_on_the_seed(aid):
     def cases(seed):
         with core.hidden_seed(seed):
             out = {}
-            for cid in module.CHECKS:
-                out[cid] = repr([(c.args, dict(c.kwargs)) for spec in core.specs(getattr(module, f"check_{cid}_hidden"))
-                                 for c in (spec.cases() if callable(spec.cases) else spec.cases)])
+            for check in module.GRADED:
+                out[check.id] = repr([(c.args, dict(c.kwargs)) for spec in core.specs(check.hidden)
+                                      for c in (spec.cases() if callable(spec.cases) else spec.cases)])
             return out
 
     one, two = cases(1), cases(2)
@@ -421,16 +421,16 @@ def test_grading_seed_from_env_or_a_private_file(tmp_path, monkeypatch):
 
 
 def test_static_inspection_finds_reference_imports():
-    mods, names = runner.POLICY["a6_training"]["modules"], runner.POLICY["a6_training"]["names"]
+    mods, names = policy.POLICY["a6_training"]["modules"], policy.POLICY["a6_training"]["names"]
     src = ("import torch\nimport torch.optim as O\nfrom course_lib import torch_optim\n"
            "x = O.Adam\ny = torch.optim.SGD\nz = __import__('course_lib.train')\n"
            "s = 'torch.optim.Adam in a string is fine'\n")
-    found = runner.static_violations(src, mods, names)
+    found = policy.static_violations(src, mods, names)
     assert any("line 3: imports course_lib.torch_optim" in f for f in found)
     assert any("line 4: uses torch.optim.Adam" in f for f in found)
     assert any("line 6: imports course_lib.train" in f for f in found)
     assert not any("SGD" in f or "line 7" in f for f in found)
-    assert runner.static_violations("def f(:\n", mods, names) == []
+    assert policy.static_violations("def f(:\n", mods, names) == []
 
 
 # ----------------------------------------------------------------------------- red-team regressions

@@ -87,13 +87,13 @@ def autograde(aid: str, root: Path, jobs: int = 1, *, unsafe: bool = False, exec
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
 
-    from course_lib.grading import nbgrader_sandbox, runner
+    from course_lib.grading import nbgrader_adapter, runner
 
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     cfg.SandboxedAutograde.root = str(root)
     if unsafe:
         cfg.SandboxedAutograde.unsafe = True
-    config = nbgrader_sandbox.grading_config(root, unsafe=unsafe)
+    config = nbgrader_adapter.grading_config(root, unsafe=unsafe)
     failed: dict[str, str] = {}
     with contextlib.chdir(root):
         api = NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)

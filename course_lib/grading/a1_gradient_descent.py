@@ -18,29 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Case, QuadraticGradient, Tolerance, Variant, case_rng, make_check, spd_matrix
+from .core import (Case, Check, QuadraticGradient, Tolerance, Variant, case_rng, make_check, spd_matrix,
+                   table)
 
-CHECKS = {
-    "numgrad": 2,
-    "numgrad_contract": 1,
-    "numgrad_array": 2,
-    "rel_error": 1,
-    "gd_trajectory": 2,
-    "gd_stopping": 2,
-    "lr_sweep": 2,
-    "max_stable_lr": 1,
-}
-
-FUNCTIONS = {
-    "numgrad": "numerical_gradient",
-    "numgrad_contract": "numerical_gradient",
-    "numgrad_array": "numerical_gradient_array",
-    "rel_error": "rel_error",
-    "gd_trajectory": "gradient_descent",
-    "gd_stopping": "gradient_descent",
-    "lr_sweep": "lr_sweep",
-    "max_stable_lr": "max_stable_lr",
-}
 
 # ----------------------------------------------------------------------------- references
 
@@ -638,3 +618,19 @@ def _stable_hidden():
 check_max_stable_lr, check_max_stable_lr_hidden = make_check(
     "max_stable_lr", max_stable_lr, _stable_visible, _stable_hidden,
     tol=Tolerance(rtol=1e-9, atol=1e-12), variants=VARIANTS["max_stable_lr"])
+
+
+# ----------------------------------------------------------------------------- the graded parts
+
+#: every graded part, in the order of the notebook (its id is the grade_id of the test cell)
+GRADED = [
+    Check("numgrad", 2, "numerical_gradient", check_numgrad, check_numgrad_hidden),
+    Check("numgrad_contract", 1, "numerical_gradient", check_numgrad_contract, check_numgrad_contract_hidden),
+    Check("numgrad_array", 2, "numerical_gradient_array", check_numgrad_array, check_numgrad_array_hidden),
+    Check("rel_error", 1, "rel_error", check_rel_error, check_rel_error_hidden),
+    Check("gd_trajectory", 2, "gradient_descent", check_gd_trajectory, check_gd_trajectory_hidden),
+    Check("gd_stopping", 2, "gradient_descent", check_gd_stopping, check_gd_stopping_hidden),
+    Check("lr_sweep", 2, "lr_sweep", check_lr_sweep, check_lr_sweep_hidden),
+    Check("max_stable_lr", 1, "max_stable_lr", check_max_stable_lr, check_max_stable_lr_hidden),
+]
+CHECKS, FUNCTIONS = table(GRADED)

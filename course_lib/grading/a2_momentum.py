@@ -17,27 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Case, QuadraticGradient, Tolerance, Variant, case_rng, make_check, spd_matrix
+from .core import (Case, Check, QuadraticGradient, Tolerance, Variant, case_rng, make_check, spd_matrix,
+                   table)
 
-CHECKS = {
-    "momentum_velocity": 2,
-    "momentum_update": 1,
-    "momentum_contract": 1,
-    "nag_lookahead": 2,
-    "nag_framework": 2,
-    "polyak_parameters": 1,
-    "iterations_to_tolerance": 2,
-}
-
-FUNCTIONS = {
-    "momentum_velocity": "momentum_step",
-    "momentum_update": "momentum_step",
-    "momentum_contract": "momentum_step",
-    "nag_lookahead": "nag_lookahead_step",
-    "nag_framework": "nag_step",
-    "polyak_parameters": "polyak_parameters",
-    "iterations_to_tolerance": "iterations_to_tolerance",
-}
 
 # ----------------------------------------------------------------------------- references
 
@@ -404,3 +386,18 @@ def _iters_hidden():
 check_iterations_to_tolerance, check_iterations_to_tolerance_hidden = make_check(
     "iterations_to_tolerance", iterations_to_tolerance, _iters_visible, _iters_hidden,
     variants=VARIANTS["iterations_to_tolerance"], select=int)
+
+
+# ----------------------------------------------------------------------------- the graded parts
+
+#: every graded part, in the order of the notebook (its id is the grade_id of the test cell)
+GRADED = [
+    Check("momentum_velocity", 2, "momentum_step", check_momentum_velocity, check_momentum_velocity_hidden),
+    Check("momentum_update", 1, "momentum_step", check_momentum_update, check_momentum_update_hidden),
+    Check("momentum_contract", 1, "momentum_step", check_momentum_contract, check_momentum_contract_hidden),
+    Check("nag_lookahead", 2, "nag_lookahead_step", check_nag_lookahead, check_nag_lookahead_hidden),
+    Check("nag_framework", 2, "nag_step", check_nag_framework, check_nag_framework_hidden),
+    Check("polyak_parameters", 1, "polyak_parameters", check_polyak_parameters, check_polyak_parameters_hidden),
+    Check("iterations_to_tolerance", 2, "iterations_to_tolerance", check_iterations_to_tolerance, check_iterations_to_tolerance_hidden),
+]
+CHECKS, FUNCTIONS = table(GRADED)

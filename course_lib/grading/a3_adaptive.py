@@ -22,27 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Case, Tolerance, Variant, case_rng, make_check
+from .core import Case, Check, Tolerance, Variant, case_rng, make_check, table
 
-CHECKS = {
-    "adagrad": 2,
-    "rmsprop": 2,
-    "adadelta": 2,
-    "adam_init": 1,
-    "adam_moments": 2,
-    "adam_update": 2,
-    "adam_contract": 1,
-}
-
-FUNCTIONS = {
-    "adagrad": "adagrad_step",
-    "rmsprop": "rmsprop_step",
-    "adadelta": "adadelta_step",
-    "adam_init": "adam_init",
-    "adam_moments": "adam_step",
-    "adam_update": "adam_step",
-    "adam_contract": "adam_step",
-}
 
 # ----------------------------------------------------------------------------- references
 
@@ -432,3 +413,18 @@ check_adam_contract, check_adam_contract_hidden = make_check(
     lambda: _adam_contract_cases()[:1], _adam_contract_cases,
     tol=Tolerance(rtol=0.0, atol=1e30), variants=VARIANTS["adam_step"], check_dtype=True,
     no_mutation=True)
+
+
+# ----------------------------------------------------------------------------- the graded parts
+
+#: every graded part, in the order of the notebook (its id is the grade_id of the test cell)
+GRADED = [
+    Check("adagrad", 2, "adagrad_step", check_adagrad, check_adagrad_hidden),
+    Check("rmsprop", 2, "rmsprop_step", check_rmsprop, check_rmsprop_hidden),
+    Check("adadelta", 2, "adadelta_step", check_adadelta, check_adadelta_hidden),
+    Check("adam_init", 1, "adam_init", check_adam_init, check_adam_init_hidden),
+    Check("adam_moments", 2, "adam_step", check_adam_moments, check_adam_moments_hidden),
+    Check("adam_update", 2, "adam_step", check_adam_update, check_adam_update_hidden),
+    Check("adam_contract", 1, "adam_step", check_adam_contract, check_adam_contract_hidden),
+]
+CHECKS, FUNCTIONS = table(GRADED)

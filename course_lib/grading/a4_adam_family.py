@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from .core import Case, Tolerance, Variant, case_rng, combine, make_check
+from .core import Case, Check, Tolerance, Variant, case_rng, combine, make_check, table
 
 __all__ = [
     "CHECKS",
@@ -40,33 +40,6 @@ __all__ = [
     "init_state",
 ]
 
-#: check id -> points (the nbgrader grade_id of the cell that runs it)
-CHECKS = {
-    "adamax_state": 2,
-    "adamax_update": 2,
-    "nadam_state": 1,
-    "nadam_update": 3,
-    "amsgrad_state": 2,
-    "amsgrad_update": 2,
-    "adamw_state": 1,
-    "adamw_update": 2,
-    "sgdr_schedule": 3,
-    "warmup_schedule": 2,
-}
-
-#: check id -> the graded function it is called with
-FUNCTIONS = {
-    "adamax_state": "adamax_step",
-    "adamax_update": "adamax_step",
-    "nadam_state": "nadam_step",
-    "nadam_update": "nadam_step",
-    "amsgrad_state": "amsgrad_step",
-    "amsgrad_update": "amsgrad_step",
-    "adamw_state": "adamw_step",
-    "adamw_update": "adamw_step",
-    "sgdr_schedule": "sgdr_lr",
-    "warmup_schedule": "warmup_rsqrt_lr",
-}
 
 _STATE_KEYS = {
     "adamax_step": ("m", "u"),
@@ -736,3 +709,21 @@ def _warmup_hidden(seed=4110):
 check_warmup_schedule, check_warmup_schedule_hidden = make_check(
     "warmup_rsqrt_lr", warmup_rsqrt_lr, _warmup_visible, _warmup_hidden, tol=F64,
     variants=VARIANTS["warmup_rsqrt_lr"])
+
+
+# ----------------------------------------------------------------------------- the graded parts
+
+#: every graded part, in the order of the notebook (its id is the grade_id of the test cell)
+GRADED = [
+    Check("adamax_state", 2, "adamax_step", check_adamax_state, check_adamax_state_hidden),
+    Check("adamax_update", 2, "adamax_step", check_adamax_update, check_adamax_update_hidden),
+    Check("nadam_state", 1, "nadam_step", check_nadam_state, check_nadam_state_hidden),
+    Check("nadam_update", 3, "nadam_step", check_nadam_update, check_nadam_update_hidden),
+    Check("amsgrad_state", 2, "amsgrad_step", check_amsgrad_state, check_amsgrad_state_hidden),
+    Check("amsgrad_update", 2, "amsgrad_step", check_amsgrad_update, check_amsgrad_update_hidden),
+    Check("adamw_state", 1, "adamw_step", check_adamw_state, check_adamw_state_hidden),
+    Check("adamw_update", 2, "adamw_step", check_adamw_update, check_adamw_update_hidden),
+    Check("sgdr_schedule", 3, "sgdr_lr", check_sgdr_schedule, check_sgdr_schedule_hidden),
+    Check("warmup_schedule", 2, "warmup_rsqrt_lr", check_warmup_schedule, check_warmup_schedule_hidden),
+]
+CHECKS, FUNCTIONS = table(GRADED)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Case, Tolerance, Variant, case_rng, combine, make_check
+from .core import Case, Check, Tolerance, Variant, case_rng, combine, make_check, table
 
 __all__ = [
     "CHECKS",
@@ -38,27 +38,6 @@ __all__ = [
     "layernorm_backward",
 ]
 
-#: check id -> points (the nbgrader grade_id of the cell that runs it)
-CHECKS = {
-    "bn_train_forward": 3,
-    "bn_running_stats": 2,
-    "bn_eval_forward": 2,
-    "bn_backward_dx": 3,
-    "bn_backward_params": 1,
-    "ln_forward": 2,
-    "ln_backward": 2,
-}
-
-#: check id -> the graded function it is called with
-FUNCTIONS = {
-    "bn_train_forward": "batchnorm_forward",
-    "bn_running_stats": "batchnorm_forward",
-    "bn_eval_forward": "batchnorm_forward",
-    "bn_backward_dx": "batchnorm_backward",
-    "bn_backward_params": "batchnorm_backward",
-    "ln_forward": "layernorm_forward",
-    "ln_backward": "layernorm_backward",
-}
 
 F64 = Tolerance(rtol=1e-7, atol=1e-10)
 F32 = Tolerance(rtol=1e-4, atol=1e-5)
@@ -610,3 +589,18 @@ check_ln_forward, check_ln_forward_hidden = combine(
                lambda: _ln_cases(5403, [(5, 6, {})], np.float32),
                tol=F32, check_dtype=True, variants=VARIANTS["layernorm_forward"], select=_pick_ln),
 )
+
+
+# ----------------------------------------------------------------------------- the graded parts
+
+#: every graded part, in the order of the notebook (its id is the grade_id of the test cell)
+GRADED = [
+    Check("bn_train_forward", 3, "batchnorm_forward", check_bn_train_forward, check_bn_train_forward_hidden),
+    Check("bn_running_stats", 2, "batchnorm_forward", check_bn_running_stats, check_bn_running_stats_hidden),
+    Check("bn_eval_forward", 2, "batchnorm_forward", check_bn_eval_forward, check_bn_eval_forward_hidden),
+    Check("bn_backward_dx", 3, "batchnorm_backward", check_bn_backward_dx, check_bn_backward_dx_hidden),
+    Check("bn_backward_params", 1, "batchnorm_backward", check_bn_backward_params, check_bn_backward_params_hidden),
+    Check("ln_forward", 2, "layernorm_forward", check_ln_forward, check_ln_forward_hidden),
+    Check("ln_backward", 2, "layernorm_backward", check_ln_backward, check_ln_backward_hidden),
+]
+CHECKS, FUNCTIONS = table(GRADED)

@@ -36,7 +36,7 @@ import torch  # noqa: E402  (after the check: a clear error first)
 import torch.nn.functional as F
 
 from .a6_drivers import DRIVERS  # the harness that also runs in the sandbox
-from .core import Case, Tolerance, Variant, case_rng, case_seed, make_check
+from .core import Case, Check, Tolerance, Variant, case_rng, case_seed, make_check, table
 
 __all__ = [
     "CHECKS",
@@ -48,31 +48,11 @@ __all__ = [
     "train_epoch",
 ]
 
-#: check id -> points (the nbgrader grade_id of the cell that runs it)
-CHECKS = {
-    "es_rule": 2,
-    "es_loop_epochs": 2,
-    "es_loop_restore": 3,
-    "adam_steps": 4,
-    "adam_state_dict": 2,
-    "train_epoch_params": 2,
-    "train_epoch_loss": 2,
-}
 
 #: names the variants use besides np, math and copy; the notebook imports them in its first
 #: code cell (``import torch``, ``import torch.nn.functional as F``)
 VARIANT_GLOBALS = ("torch", "F")
 
-#: check id -> the graded function (or class) it is called with
-FUNCTIONS = {
-    "es_rule": "early_stopping",
-    "es_loop_epochs": "train_with_early_stopping",
-    "es_loop_restore": "train_with_early_stopping",
-    "adam_steps": "Adam",
-    "adam_state_dict": "Adam",
-    "train_epoch_params": "train_epoch",
-    "train_epoch_loss": "train_epoch",
-}
 
 EXACT = Tolerance(rtol=1e-12, atol=1e-14)
 
@@ -752,3 +732,18 @@ check_train_epoch_loss, check_train_epoch_loss_hidden = make_check(
     "train_epoch (returned mean loss)", train_epoch, _epoch_visible(0.0, 0.0), _epoch_hidden(0.0, 0.0),
     variants=VARIANTS["train_epoch"], driver=DRIVERS["epoch"], select=_pick("loss"),
     tol=Tolerance(rtol=1e-10, atol=1e-12))
+
+
+# ----------------------------------------------------------------------------- the graded parts
+
+#: every graded part, in the order of the notebook (its id is the grade_id of the test cell)
+GRADED = [
+    Check("es_rule", 2, "early_stopping", check_es_rule, check_es_rule_hidden),
+    Check("es_loop_epochs", 2, "train_with_early_stopping", check_es_loop_epochs, check_es_loop_epochs_hidden),
+    Check("es_loop_restore", 3, "train_with_early_stopping", check_es_loop_restore, check_es_loop_restore_hidden),
+    Check("adam_steps", 4, "Adam", check_adam_steps, check_adam_steps_hidden),
+    Check("adam_state_dict", 2, "Adam", check_adam_state_dict, check_adam_state_dict_hidden),
+    Check("train_epoch_params", 2, "train_epoch", check_train_epoch_params, check_train_epoch_params_hidden),
+    Check("train_epoch_loss", 2, "train_epoch", check_train_epoch_loss, check_train_epoch_loss_hidden),
+]
+CHECKS, FUNCTIONS = table(GRADED)

@@ -23,6 +23,8 @@ import numpy as np
 
 __all__ = [
     "CheckFailed",
+    "Check",
+    "table",
     "CheckSpec",
     "QuadraticGradient",
     "spd_matrix",
@@ -443,6 +445,36 @@ def make_check(
     return check, check_hidden
 
 
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """One graded part of an assignment: ``id`` (the nbgrader ``grade_id`` of the test cell
+    that runs it), its ``points``, the name of the graded ``function`` (or class), and its
+    ``visible`` and ``hidden`` check functions (``fn -> None``, raising :class:`CheckFailed`;
+    made by :func:`make_check` or :func:`combine`, which keep their cases, reference and
+    known-mistake variants inspectable: :func:`specs`)."""
+
+    id: str
+    points: float
+    function: str
+    visible: Callable
+    hidden: Callable
+
+    def run(self, fn: Callable) -> tuple[bool, str]:
+        """``(passed, message)`` of the visible then the hidden part on ``fn``."""
+        for part in (self.visible, self.hidden):
+            try:
+                part(fn)
+            except CheckFailed as err:
+                return False, str(err)
+        return True, ""
+
+
+def table(graded: Sequence[Check]) -> tuple[dict, dict]:
+    """The views of an assignment's checks that nbgrader and the tools use: ``CHECKS``
+    (id -> points) and ``FUNCTIONS`` (id -> graded name), derived from its one list."""
+    return {c.id: c.points for c in graded}, {c.id: c.function for c in graded}
+
+
 def combine(*pairs):
     """One (visible, hidden) pair from several :func:`make_check` pairs of one check id run
     on different case sets (float64 and float32 cases with their own tolerances, say).  Each
@@ -474,24 +506,20 @@ def run_check(module, check_id: str, fn: Callable) -> tuple[bool, str]:
     Anything other than :class:`CheckFailed` raised by the check is a bug in the check and
     propagates.
     """
-    if check_id not in module.CHECKS:
-        raise KeyError(f"check_id {check_id!r} is not one of {sorted(module.CHECKS)}")
-    for part in (f"check_{check_id}", f"check_{check_id}_hidden"):
-        try:
-            getattr(module, part)(fn)
-        except CheckFailed as err:
-            return False, str(err)
-    return True, ""
+    found = [c for c in module.GRADED if c.id == check_id]
+    if not found:
+        raise KeyError(f"check_id {check_id!r} is not one of {sorted(c.id for c in module.GRADED)}")
+    return found[0].run(fn)
 
 
 def failing_checks(module, fn_name: str, fn: Callable) -> dict[str, str]:
     """The checks of ``module`` that grade ``fn_name`` and fail on ``fn``: check id -> message."""
     out = {}
-    for check_id, target in module.FUNCTIONS.items():
-        if target == fn_name:
-            ok, msg = run_check(module, check_id, fn)
+    for check in module.GRADED:
+        if check.function == fn_name:
+            ok, msg = check.run(fn)
             if not ok:
-                out[check_id] = msg
+                out[check.id] = msg
     return out
 
 

@@ -24,66 +24,27 @@ records them one by one: nbgrader stays the only writer of the gradebook (INSTRU
 """
 from __future__ import annotations
 
-import ast
 import concurrent.futures as cf
 import contextlib
 import dataclasses
 import importlib
-import json
 import os
-import re
 import secrets
 import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
-from . import core, repair as _repair, sandbox as _sandbox, text
+from . import core, policy, repair as _repair, sandbox as _sandbox, text
+from .policy import POLICY
+from .results import PartResult, Result, result_key, store_result
 
-__all__ = ["GradingConfig", "PartResult", "Result", "POLICY", "grade_submission", "grade_many",
-           "static_violations", "grading_seed", "Executor",
-           "find_submissions", "DEFAULT_TEST_SEED", "grade_cells", "autograded_notebook",
-           "submission_path", "result_key", "store_result", "stored_result", "pregrade"]
+__all__ = ["GradingConfig", "grade_submission", "grade_cells", "grade_many", "pregrade", "grading_seed",
+           "Executor", "limited", "failed_result", "find_submissions", "submission_path",
+           "autograded_notebook", "DEFAULT_TEST_SEED"]
 
 DEFAULT_TEST_SEED = 20240601
 SEED_ENV = "OPT4DL_GRADING_SEED"
-
-_REF = "the course's reference implementation"
-_OPTIM = ["course_lib.grading", "course_lib.optim", "course_lib.torch_optim"]
-_TORCH_OPTIM_RULES = ["torch.optim.Adam", "torch.optim.AdamW", "torch.optim.adam", "torch.optim.adamw",
-                      "torch.optim._functional"]
-
-_NUMPY = ("numpy", "matplotlib", "ipython")  # what a NumPy assignment may import (and their needs)
-
-#: assignment -> what its solutions may use.  ``packages``: the installed distributions the
-#: sandbox's file system contains (an allow-list: torch is not there for a NumPy assignment,
-#: so neither is torch.optim); ``modules``: course_lib prefixes that score 0 when imported
-#: (static check) and are unimportable in the sandbox; ``names``: dotted names whose use in
-#: an answer scores 0 (static); ``poison``: (module, attribute or "*") neutralised in the
-#: sandbox; ``drivers``: the module whose ``DRIVERS`` run checks inside the sandbox.
-POLICY: dict[str, dict] = {
-    "a1_gradient_descent": {"packages": _NUMPY, "modules": ["course_lib.grading", "course_lib.gradcheck"],
-                            "names": []},
-    "a2_momentum": {"packages": _NUMPY, "modules": _OPTIM, "names": ["torch.optim"]},
-    "a3_adaptive": {"packages": _NUMPY, "modules": _OPTIM, "names": ["torch.optim"]},
-    "a4_adam_family": {"packages": _NUMPY, "modules": _OPTIM + ["course_lib.schedules"], "names": ["torch.optim"]},
-    "a5_batchnorm": {"packages": _NUMPY, "modules": ["course_lib.grading", "course_lib.layers"], "names": []},
-    "a6_training": {
-        "packages": _NUMPY + ("torch",),
-        "modules": _OPTIM + ["course_lib.train"], "names": _TORCH_OPTIM_RULES,
-        # Every function of torch's Adam modules refuses (their code objects are replaced,
-        # so a reference found through gc does too), and so do the classes' step methods
-        # and the fused kernels.
-        "poison": [("torch.optim.Adam", "step"), ("torch.optim.AdamW", "step"),
-                   ("torch.optim.adam", "*"), ("torch.optim.adamw", "*"),
-                   ("torch.optim._functional", "adam"), ("torch.optim._functional", "adamw"),
-                   ("torch", "_fused_adam_"), ("torch", "_fused_adamw_"),
-                   ("torch._C._VariableFunctions", "_fused_adam_"),
-                   ("torch._C._VariableFunctions", "_fused_adamw_")],
-        "drivers": "course_lib.grading.a6_drivers",
-    },
-}
-
 
 def grading_seed(root: str | os.PathLike | None = None) -> int:
     """The instructor's seed for hidden cases: ``$OPT4DL_GRADING_SEED``, else the number in
@@ -108,22 +69,19 @@ def grading_seed(root: str | os.PathLike | None = None) -> int:
 @dataclasses.dataclass(frozen=True)
 class GradingConfig:
     """Everything :func:`grade_submission` needs besides the submission (picklable, so it
-    can travel to another process or machine).  ``release``: the released notebook (default
-    ``<root>/assignments/<id>/<id>.ipynb``); ``hidden``: extra paths blanked in the sandbox
-    (the course's grading/, solutions/ and .git always are)."""
+    can travel to another process or machine).  ``limits``: the sandbox's limits (their one
+    definition, :class:`sandbox.SandboxConfig`); ``release``: the released notebook (default
+    ``<root>/assignments/<id>/<id>.ipynb``); ``hidden``: extra paths masked in the sandbox
+    should a mount contain them."""
 
     root: str = str(Path(__file__).resolve().parents[2])
     seed: int = DEFAULT_TEST_SEED
     release: str | None = None
-    cell_timeout: float = 60.0
-    call_timeout: float = 20.0
-    cpu_seconds: int = 600
-    memory_bytes: int = 6 << 30
-    unsafe: bool = False
+    limits: _sandbox.SandboxConfig = _sandbox.SandboxConfig()
+    submission_timeout: float = _sandbox.setting(
+        900.0, "wall-clock seconds for everything one submission runs (cells, calls, restarts)")
     hidden: tuple = ()
     max_restarts: int = 8
-    #: wall-clock seconds for everything one submission runs (cells, calls, restarts)
-    submission_timeout: float = 900.0
 
     def release_path(self, assignment: str) -> Path:
         return Path(self.release or Path(self.root) / "assignments" / assignment / f"{assignment}.ipynb")
@@ -131,171 +89,13 @@ class GradingConfig:
     def sandbox_config(self, assignment: str | None = None) -> _sandbox.SandboxConfig:
         hidden = tuple(dict.fromkeys(_sandbox.default_hidden(self.root) + _sandbox.default_hidden()
                                      + tuple(self.hidden)))
-        packages = POLICY.get(assignment, {}).get("packages", _NUMPY)
-        return _sandbox.SandboxConfig(cell_timeout=self.cell_timeout, call_timeout=self.call_timeout,
-                                      cpu_seconds=self.cpu_seconds, memory_bytes=self.memory_bytes,
-                                      hidden=hidden, unsafe=self.unsafe, packages=tuple(packages))
+        packages = POLICY.get(assignment, {}).get("packages", policy.NUMPY_PACKAGES)
+        return dataclasses.replace(self.limits, hidden=hidden, packages=tuple(packages))
 
 
-@dataclasses.dataclass
-class PartResult:
-    check_id: str
-    points: float
-    score: float
-    message: str = ""
-
-
-@dataclasses.dataclass
-class Result:
-    """The outcome for one submission.  ``error``: why nothing could be graded (score 0).
-    ``notes``: repairs, skipped cells, sandbox faults.  ``isolated``: bwrap was used."""
-
-    student: str
-    assignment: str
-    path: str
-    parts: dict = dataclasses.field(default_factory=dict)
-    error: str | None = None
-    notes: list = dataclasses.field(default_factory=list)
-    cell_errors: dict = dataclasses.field(default_factory=dict)
-    isolated: bool = False
-    seconds: float = 0.0
-    grader_fault: bool = False  # the grader, not the submission, failed: grade it again
-    notebook: str | None = None  # the repaired notebook (JSON), for the autograded copy
-
-    @property
-    def score(self) -> float:
-        return float(sum(p.score for p in self.parts.values()))
-
-    @property
-    def max_score(self) -> float:
-        return float(sum(p.points for p in self.parts.values()))
-
-    def scores(self) -> dict[str, float]:
-        return {k: p.score for k, p in self.parts.items()}
-
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d.pop("notebook")
-        d.update(score=self.score, max_score=self.max_score)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict, notebook: str | None = None) -> "Result":
-        """Inverse of :meth:`to_dict` (``notebook`` given separately)."""
-        fields = {f.name for f in dataclasses.fields(cls)} - {"parts", "notebook"}
-        r = cls(**{k: v for k, v in d.items() if k in fields}, notebook=notebook)
-        r.parts = {k: PartResult(**p) for k, p in d.get("parts", {}).items()}
-        return r
-
-
-# ----------------------------------------------------------------------------- static inspection
-
-
-def _dotted(node) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
-
-
-def _matches(name: str, prefixes: Iterable[str]) -> str | None:
-    for p in prefixes:
-        if name == p or name.startswith(p + "."):
-            return p
-    return None
-
-
-def static_violations(source: str, modules: list[str], names: list[str]) -> list[str]:
-    """Uses of forbidden reference code in one cell: imports of ``modules`` (``import``,
-    ``from ... import``, ``__import__``/``importlib.import_module`` with a literal), and dotted
-    uses of ``modules`` or ``names`` (``course_lib.optim.adam_step``, ``torch.optim.Adam``,
-    also through an ``import ... as`` alias).  One readable line per use."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
-    banned = list(modules) + list(names)
-    alias: dict[str, str] = {}
-    found: list[str] = []
-
-    def flag(full: str, line: int, how: str):
-        hit = _matches(full, banned)
-        if hit:
-            found.append(f"line {line}: {how} {full} ({_REF} or a library's, not allowed here)")
-
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                flag(a.name, node.lineno, "imports")
-                alias[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            flag(node.module, node.lineno, "imports")
-            for a in node.names:
-                full = f"{node.module}.{a.name}"
-                if not _matches(node.module, banned):
-                    flag(full, node.lineno, "imports")
-                alias[a.asname or a.name] = full
-        elif isinstance(node, ast.Call):
-            fn = _dotted(node.func)
-            if fn in ("__import__", "importlib.import_module", "import_module") and node.args \
-                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-                flag(node.args[0].value, node.lineno, "imports")
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute):
-            full = _dotted(node)
-            if full:
-                head, _, rest = full.partition(".")
-                resolved = alias.get(head, head) + ("." + rest if rest else "")
-                if _matches(resolved, banned) and not any(resolved in f for f in found):
-                    flag(resolved, node.lineno, "uses")
-    return list(dict.fromkeys(found))
-
-
-def _bound_names(source: str) -> set[str]:
-    """Names a cell's top-level code mentions (to tie an added cell's import to a function)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-
-
-def _tainted_names(source: str, banned: list[str]) -> set[str]:
-    """Names a cell binds to forbidden code: ``import``/``from`` of a banned module, or an
-    assignment whose value uses a banned dotted name (``MyAdam = torch.optim.Adam``)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
-    out = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            out |= {a.asname or a.name.split(".")[0] for a in node.names if _matches(a.name, banned)}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            out |= {a.asname or a.name for a in node.names
-                    if _matches(node.module, banned) or _matches(f"{node.module}.{a.name}", banned)}
-        elif isinstance(node, ast.Assign):
-            used = {_dotted(n) for n in ast.walk(node.value) if isinstance(n, ast.Attribute)}
-            if any(u and _matches(u, banned) for u in used):
-                out |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-    return out
-
-
-# ----------------------------------------------------------------------------- code of the notebook
-
-
-_MAGIC = re.compile(r"^(\s*)(?:[%!]|\w[\w.]*\s*=\s*[%!]).*$", re.MULTILINE)
-
-
-def _static_source(source: str) -> str:
-    """The cell as plain Python for the static inspection only: IPython lines (``%magic``,
-    ``!cmd``, ``x = !cmd``) become ``pass``.  Linear in the cell's size; the real IPython
-    transformation runs in the sandbox (:mod:`.worker`), under its time limit."""
-    return _MAGIC.sub(lambda m: m.group(1) + "pass", source)
+def limited(**limits) -> _sandbox.SandboxConfig:
+    """``SandboxConfig(**limits)``: the limits of :class:`GradingConfig`, for short."""
+    return _sandbox.SandboxConfig(**limits)
 
 
 def _cells_to_run(nb) -> list[tuple[str, str]]:
@@ -349,7 +149,7 @@ class _Session:
         self.result.isolated = sb.isolated
         sb.setup(forbidden=pol.get("modules", []), poison=pol.get("poison", []),
                  reason=f"the graded parts of {self.assignment} must be your own code, "
-                        f"not {_REF}",
+                        f"not {policy.REFERENCE}",
                  drivers=pol.get("drivers"))
         for k, (label, src) in enumerate(self.cells):
             if k in self.skip:
@@ -382,12 +182,11 @@ def _driver_name(drivers_module: str, driver) -> str | None:
     return next((k for k, v in table.items() if v is driver), None)
 
 
-def _run_part(module, part: str, fn_name: str, session: _Session, hidden: bool, seed: int,
+def _run_part(check: Callable, fn_name: str, session: _Session, hidden: bool, seed: int,
               drivers: str | None, all_names: list[str]) -> None:
-    """Run one check function (visible or hidden part) against the sandboxed ``fn_name``;
-    raises core.CheckFailed with the feedback when it fails.  Hidden cases are drawn with
-    the instructor's seed (:func:`core.hidden_seed`)."""
-    check = getattr(module, part)
+    """Run one check function (the visible or hidden part of a :class:`core.Check`) against
+    the sandboxed ``fn_name``; raises core.CheckFailed with the feedback when it fails.
+    Hidden cases are drawn with the instructor's seed (:func:`core.hidden_seed`)."""
     spec = getattr(check, "spec", None)
     key = _driver_name(drivers, spec.driver) if drivers and spec is not None and spec.driver else None
     with core.hidden_seed(seed) if hidden else contextlib.nullcontext():
@@ -430,8 +229,8 @@ def grade_cells(read: Callable[[], list], assignment: str, config: GradingConfig
     pol = POLICY.get(assignment, {"modules": ["course_lib.grading"], "names": []})
 
     def zero_all(reason: str):
-        for cid, pts in module.CHECKS.items():
-            result.parts[cid] = PartResult(cid, float(pts), 0.0, reason)
+        for check in module.GRADED:
+            result.parts[check.id] = PartResult(check.id, float(check.points), 0.0, reason)
 
     release = nbformat.read(config.release_path(assignment), as_version=4)
     try:
@@ -444,45 +243,19 @@ def grade_cells(read: Callable[[], list], assignment: str, config: GradingConfig
     result.notes.extend(rep.notes)
     result.notebook = nbformat.writes(rep.nb)
 
-    # Static inspection of the student's own cells (answers and added cells).
-    fn_names = sorted(set(module.FUNCTIONS.values()))
-    answer_src = {}
-    for cell in rep.nb.cells:
-        if _repair.is_answer_cell(cell) and cell.cell_type == "code":
-            for n in _repair.defined_names(cell.source):
-                answer_src.setdefault(n, []).append(cell.source)
-    banned: dict[str, list[str]] = {}
-    for cell in rep.nb.cells:
-        student_cell = _repair.is_answer_cell(cell) or cell.metadata.get("opt4dl", {}).get("added")
-        if cell.cell_type != "code" or not student_cell:
-            continue
-        found = static_violations(_static_source(cell.source), pol.get("modules", []), pol.get("names", []))
-        if not found:
-            continue
-        defined = set(_repair.defined_names(cell.source)) & set(fn_names)
-        if defined:  # the violation is in the answer itself
-            for fn in defined:
-                banned.setdefault(fn, []).extend(found)
-            continue
-        # elsewhere (an added cell): the graded functions that use what it imported
-        tied = _tainted_names(cell.source, pol.get("modules", []) + pol.get("names", []))
-        for fn in fn_names:
-            uses = set().union(*(_bound_names(s) for s in answer_src.get(fn, [])))
-            if tied & uses:
-                banned.setdefault(fn, []).extend(found)
+    fn_names = sorted({check.function for check in module.GRADED})
+    banned = policy.violations(rep.nb, assignment, fn_names)
 
     session = _Session(config, assignment, _cells_to_run(rep.nb), result)
     try:
-        for check_id, points in module.CHECKS.items():
-            fn_name = module.FUNCTIONS[check_id]
-            if fn_name in banned:
-                result.parts[check_id] = PartResult(
-                    check_id, float(points), 0.0,
-                    f"{fn_name} scores 0 for {check_id}: it must be your own code, but it "
-                    + "; ".join(banned[fn_name][:3]))
+        for check in module.GRADED:
+            if check.function in banned:
+                result.parts[check.id] = PartResult(
+                    check.id, float(check.points), 0.0,
+                    f"{check.function} scores 0 for {check.id}: it must be your own code, but it "
+                    + "; ".join(banned[check.function][:3]))
                 continue
-            result.parts[check_id] = _grade_part(module, check_id, float(points), fn_name, session, config,
-                                                 pol, fn_names)
+            result.parts[check.id] = _grade_part(check, session, config, pol, fn_names)
     finally:
         session.close()
     result.seconds = time.monotonic() - t0
@@ -501,7 +274,9 @@ def _cleaned(result: Result) -> Result:
     return result
 
 
-def _grade_part(module, check_id, points, fn_name, session, config, pol, fn_names) -> PartResult:
+def _grade_part(check: core.Check, session: _Session, config: GradingConfig, pol: dict,
+                fn_names: list[str]) -> PartResult:
+    check_id, points, fn_name = check.id, float(check.points), check.function
     try:
         session.ensure(fn_names)
     except _sandbox.SandboxFault as fault:
@@ -511,9 +286,9 @@ def _grade_part(module, check_id, points, fn_name, session, config, pol, fn_name
         return PartResult(check_id, points, 0.0, f"{fn_name} is not defined in the notebook.")
     if kind != "callable":
         return PartResult(check_id, points, 0.0, f"{fn_name} is not a function (got {kind}); define it above.")
-    for hidden, part in ((False, f"check_{check_id}"), (True, f"check_{check_id}_hidden")):
+    for hidden, part in ((False, check.visible), (True, check.hidden)):
         try:
-            _run_part(module, part, fn_name, session, hidden, config.seed, pol.get("drivers"), fn_names)
+            _run_part(part, fn_name, session, hidden, config.seed, pol.get("drivers"), fn_names)
         except core.CheckFailed as err:
             return PartResult(check_id, points, 0.0, str(err))
         except _sandbox.SandboxFault as fault:
@@ -548,8 +323,8 @@ def failed_result(student: str, assignment: str, path: str, reason: str) -> Resu
     r = Result(student=student, assignment=assignment, path=str(path), grader_fault=True,
                error=text.clean(reason))
     module = importlib.import_module(f"course_lib.grading.{assignment}")
-    for cid, pts in module.CHECKS.items():
-        r.parts[cid] = PartResult(cid, float(pts), 0.0, r.error)
+    for check in module.GRADED:
+        r.parts[check.id] = PartResult(check.id, float(check.points), 0.0, r.error)
     return r
 
 
@@ -615,60 +390,6 @@ def find_submissions(root: str | os.PathLike, assignment: str) -> list[tuple[str
     """``(student, path)`` for every ``<root>/grading/submitted/<student>/<A>/<A>.ipynb``."""
     base = Path(root) / "grading" / "submitted"
     return sorted((p.parent.parent.name, p) for p in base.glob(f"*/{assignment}/{assignment}.ipynb"))
-
-
-# ----------------------------------------------------------------------------- result cache
-# tools/grade.py grades every submission in N worker processes (or on a Dask cluster) and
-# stores each result here; nbgrader's autograde, driven in that process through its API,
-# then records each one and SandboxedAutograde takes the stored result instead of grading
-# again.  nbgrader stays the only writer of the gradebook (no SQLite lock errors, no lost
-# rows) and does all of its own bookkeeping (late penalties, comments, manual grading).
-
-
-def result_key(submission: str | os.PathLike, assignment: str, config: GradingConfig) -> str:
-    """Everything a result depends on: the submitted file, the release, the grading code
-    (checks, runner, sandbox), the seed and the limits.  A change to any of them (a fixed
-    check, a resubmission) makes a stored result stale."""
-    import hashlib
-
-    h = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    files = [Path(submission), config.release_path(assignment), here / f"{assignment}.py",
-             here / "core.py", here / "repair.py", here / "runner.py", here / "sandbox.py"]
-    for path in files:
-        try:
-            h.update(path.read_bytes())
-        except OSError:
-            h.update(b"<missing>")
-        h.update(b"\0")
-    limits = dataclasses.replace(config, root="", release=None)
-    h.update(repr(limits).encode())
-    return h.hexdigest()
-
-
-def _cache_path(root, student: str, assignment: str) -> Path:
-    return Path(root) / "grading" / "results" / assignment / f"{student}.json"
-
-
-def store_result(result: Result, key: str, root: str | os.PathLike) -> Path:
-    """Keep ``result`` for :func:`stored_result` (``grading/results/<A>/<student>.json``)."""
-    path = _cache_path(root, result.student, result.assignment)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"key": key, "result": result.to_dict(), "notebook": result.notebook}))
-    os.replace(tmp, path)  # a reader never sees half a file
-    return path
-
-
-def stored_result(student: str, assignment: str, key: str, root: str | os.PathLike) -> Result | None:
-    """The result :func:`store_result` kept for this submission, if its key still matches."""
-    try:
-        data = json.loads(_cache_path(root, student, assignment).read_text())
-        if data.get("key") != key:
-            return None
-        return Result.from_dict(data["result"], data.get("notebook"))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def pregrade(root: str | os.PathLike, assignment: str, jobs: int, *,

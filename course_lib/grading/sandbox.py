@@ -47,6 +47,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
+import psutil
+
 from . import limits, student_view
 from .protocol import (Opaque, ProtocolError, _dict, decode, encode, recv, resolve_path, send,
                        write_back)
@@ -74,34 +76,26 @@ class RemoteError(Exception):
     """An exception raised by the submission's code inside the worker."""
 
 
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _proc_stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds used) of a live process, from /proc (Linux); None if gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
-
-
 def _descendants(root: int) -> list[int]:
     """``root`` and every live process below it (bwrap, its PID-namespace init, the worker
     and anything the student's code started)."""
-    parent = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            stat = _proc_stat(int(entry))
-            if stat is not None:
-                parent[int(entry)] = stat[0]
-    tree, grew = {root}, True
-    while grew:
-        new = {p for p, pp in parent.items() if pp in tree and p not in tree}
-        tree |= new
-        grew = bool(new)
-    return sorted(tree)
+    try:
+        proc = psutil.Process(root)
+        return [root] + [p.pid for p in proc.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _cpu_of(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes ``pids`` have used so far."""
+    total = 0.0
+    for pid in pids:
+        try:
+            t = psutil.Process(pid).cpu_times()
+            total += t.user + t.system
+        except psutil.Error:  # gone, or not ours to read
+            pass
+    return total
 
 
 class _Budget:
@@ -142,23 +136,32 @@ def default_hidden(root: str | os.PathLike | None = None) -> tuple:
     return tuple(str(root / d) for d in ("grading", "solutions", ".git", "course_lib"))
 
 
+def setting(default, help: str):
+    """A limit an instructor may change: its one definition (default and meaning).
+    ``nbgrader_adapter.SandboxedAutograde`` exposes every such field as a traitlets setting
+    (``c.SandboxedAutograde.<name>`` in nbgrader_config.py)."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
 @dataclasses.dataclass(frozen=True)
 class SandboxConfig:
-    """Limits of one worker.  ``packages``: the installed distributions the submission may
-    import (with what they require); ``hidden``: paths masked if a mount contains them;
-    ``unsafe``: run without bubblewrap (rlimits only), the instructor's explicit choice."""
+    """Limits of one worker (picklable: it travels to grading workers and Dask).  Fields
+    made with :func:`setting` are the instructor's settings; ``packages`` and ``hidden`` are
+    set per assignment by the runner."""
 
-    cell_timeout: float = 60.0
-    call_timeout: float = 20.0
-    cpu_seconds: int = 600
-    memory_bytes: int = 6 << 30
-    file_bytes: int = 64 << 20
-    tmp_bytes: int = 256 << 20
-    shm_bytes: int = 64 << 20
-    max_pids: int = 64
+    cell_timeout: float = setting(60.0, "seconds one notebook cell may compute")
+    call_timeout: float = setting(20.0, "seconds one call of a graded function may compute")
+    cpu_seconds: int = setting(600, "CPU seconds per process of a submission")
+    memory_bytes: int = setting(6 << 30, "bytes of memory for a submission (all of its processes, "
+                                         "its /tmp included, where cgroups allow; else per process)")
+    file_bytes: int = setting(64 << 20, "largest file a submission may write, in bytes")
+    tmp_bytes: int = setting(256 << 20, "size of the submission's /tmp (its working folder), in bytes")
+    shm_bytes: int = setting(64 << 20, "size of the submission's /dev/shm, in bytes")
+    max_pids: int = setting(64, "processes and threads a submission may have at once")
+    unsafe: bool = setting(False, "run student code even where the sandbox cannot run (rlimits "
+                                  "only; tools/grade.py grade --unsafe)")
     packages: tuple = ("numpy", "matplotlib", "ipython")
     hidden: tuple = dataclasses.field(default_factory=lambda: default_hidden())
-    unsafe: bool = False
     startup_timeout: float = 60.0
     #: a cell or call is stopped once it has used ``*_timeout`` seconds of both wall-clock
     #: and CPU time, or ``wall_factor`` times that in wall-clock time alone.
@@ -372,7 +375,7 @@ class Sandbox:
             return 0.0
         if rescan or not self._pids:
             self._pids = self.cgroup.pids() if self.cgroup else _descendants(self.proc.pid)
-        return sum(stat[1] for stat in map(_proc_stat, self._pids) if stat is not None)
+        return _cpu_of(self._pids)
 
     # -- life cycle
 

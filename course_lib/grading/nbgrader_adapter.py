@@ -1,37 +1,56 @@
-"""``nbgrader autograde`` with sandboxed, tamper-proof checks.
+"""The course's nbgrader plug-ins: the one place where grading meets nbgrader.
 
-Registered in nbgrader_config.py (see there) through nbgrader's own extension points::
+Registered in nbgrader_config.py through nbgrader's own extension points::
 
-    c.Autograde.exporter_class = "course_lib.grading.nbgrader_sandbox.TolerantNotebookExporter"
+    c.Autograde.exporter_class = "course_lib.grading.nbgrader_adapter.TolerantNotebookExporter"
     c.Autograde.sanitize_preprocessors = [
-        "course_lib.grading.nbgrader_sandbox.RepairSubmission", ...nbgrader's defaults...]
+        "course_lib.grading.nbgrader_adapter.RepairSubmission", ...nbgrader's defaults...]
     c.Autograde.autograde_preprocessors = [
-        "course_lib.grading.nbgrader_sandbox.SandboxedAutograde",  # instead of Execute
+        "course_lib.grading.nbgrader_adapter.SandboxedAutograde",  # instead of Execute
         ...nbgrader's defaults after Execute...]
+    c.GenerateFeedback.preprocessors = [..., "course_lib.grading.nbgrader_adapter.HideHiddenTests", ...]
 
 Instead of running the submission in a Jupyter kernel (where the student's code shares the
 grader's privileges and can rewrite test cells, monkeypatch the checks or write the
-gradebook), it grades the notebook with :func:`course_lib.grading.runner.grade_cells`:
-repair, the student's code in a :mod:`sandbox`, the checks in this process.  It then
-replaces the notebook by the repaired one whose test cells carry the verdicts as outputs (an
-error output with the check's message for a failed part), which nbgrader's ``SaveAutoGrades``
-turns into scores as usual; feedback, formgrader and export are unchanged.
+gradebook), :class:`SandboxedAutograde` grades the notebook with
+:func:`course_lib.grading.runner.grade_cells`: repair, the student's code in a
+:mod:`sandbox`, the checks in this process.  It then replaces the notebook by the repaired
+one whose test cells carry the verdicts as outputs (an error output with the check's message
+for a failed part), which nbgrader's ``SaveAutoGrades`` turns into scores as usual;
+feedback, formgrader and export are unchanged.  :class:`HideHiddenTests` keeps the hidden
+tests' code and tracebacks out of the feedback.  The preprocessors subclass nbgrader's
+``NbGraderPreprocessor`` and read cells with ``nbgrader.utils``; every limit is a setting
+(:data:`SETTINGS`, one trait per field of its one definition).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
 
 import nbformat
 from nbconvert.exporters import NotebookExporter
-from nbconvert.preprocessors import Preprocessor
-from traitlets import Bool, Float, Unicode
+from nbgrader import utils
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool, Float, Int, Unicode
 
-from . import repair, runner, text
+from . import repair, results, runner, sandbox, text
 
 #: notebook metadata key that carries why a submission could not be read
+
 UNREADABLE = "opt4dl_unreadable"
+
+
+_LIMIT_FIELDS = {f.name for f in dataclasses.fields(sandbox.SandboxConfig) if "help" in f.metadata}
+#: every instructor setting of grading: name -> its dataclass field (default and help)
+SETTINGS = {f.name: f for cls in (sandbox.SandboxConfig, runner.GradingConfig)
+            for f in dataclasses.fields(cls) if "help" in f.metadata}
+
+
+def _trait(field):
+    kind = {bool: Bool, int: Int, float: Float}[type(field.default)]
+    return kind(field.default, help=field.metadata["help"]).tag(config=True)
 
 
 class TolerantNotebookExporter(NotebookExporter):
@@ -59,13 +78,12 @@ class TolerantNotebookExporter(NotebookExporter):
         return self.from_notebook_node(nb, resources=resources, **kw)
 
 
-class RepairSubmission(Preprocessor):
+class RepairSubmission(NbGraderPreprocessor):
     """First of the *sanitize* preprocessors: rebuild the submission on the release's
     skeleton (:func:`repair.repair_cells`), so that nbgrader's own OverwriteCells and
     CheckCellMetadata see intact metadata even when Colab stripped it or cells were
     reordered, duplicated or retyped."""
 
-    enabled = Bool(True).tag(config=True)
     root = Unicode("", help="course root (default: the current directory)").tag(config=True)
 
     def preprocess(self, nb, resources):
@@ -86,26 +104,21 @@ class RepairSubmission(Preprocessor):
         return nb, resources
 
 
-class SandboxedAutograde(Preprocessor):
+class SandboxedAutograde(NbGraderPreprocessor):
     """Grade in the sandbox; the notebook's test cells get the verdicts as outputs.  A result
     stored by parallel pre-grading (:func:`runner.pregrade`) for exactly this submission,
     release, grading code and seed is used instead of grading again."""
 
-    enabled = Bool(True).tag(config=True)
     root = Unicode("", help="course root (default: the current directory, where nbgrader runs)").tag(config=True)
-    call_timeout = Float(20.0, help="seconds per call of a graded function").tag(config=True)
-    cell_timeout = Float(60.0, help="seconds per notebook cell").tag(config=True)
-    submission_timeout = Float(900.0, help="wall-clock seconds for all of one submission's cells "
-                                           "and calls").tag(config=True)
     use_stored = Bool(True, help="use results stored by tools/grade.py grade -j N").tag(config=True)
-    unsafe = Bool(False, help="run student code even without the sandbox (bubblewrap); "
-                              "rlimits only (tools/grade.py grade --unsafe)").tag(config=True)
+    # The limits, as settings: one trait per field of their one definition (see SETTINGS).
+    locals().update({name: _trait(field) for name, field in SETTINGS.items()})
 
     def grading_config(self) -> runner.GradingConfig:
         root = self.root or os.getcwd()
-        return runner.GradingConfig(root=root, seed=runner.grading_seed(root),
-                                    call_timeout=self.call_timeout, cell_timeout=self.cell_timeout,
-                                    submission_timeout=self.submission_timeout, unsafe=self.unsafe)
+        limits = {n: getattr(self, n) for n in SETTINGS if n in _LIMIT_FIELDS}
+        return runner.GradingConfig(root=root, seed=runner.grading_seed(root), limits=runner.limited(**limits),
+                                    submission_timeout=self.submission_timeout)
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
@@ -114,9 +127,9 @@ class SandboxedAutograde(Preprocessor):
         unreadable = nb.metadata.pop(UNREADABLE, None)
         result = None
         submitted = runner.submission_path(config.root, student, aid)
-        key = runner.result_key(submitted, aid, config) if info.get("notebook") == aid else None
+        key = results.result_key(submitted, aid, config) if info.get("notebook") == aid else None
         if key and self.use_stored:
-            result = runner.stored_result(student, aid, key, config.root)
+            result = results.stored_result(student, aid, key, config.root)
         stored = result is not None
         if result is None:
             data = json.loads(nbformat.writes(nb))
@@ -160,3 +173,44 @@ def grading_config(root: str | os.PathLike, **overrides) -> runner.GradingConfig
 
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     return SandboxedAutograde(config=cfg, root=str(Path(root).resolve()), **overrides).grading_config()
+
+
+def print_settings() -> None:
+    """Every grading setting of nbgrader_config.py, with its default and meaning."""
+    for name, field in SETTINGS.items():
+        print(f"c.SandboxedAutograde.{name} = {field.default!r}\n    {field.metadata['help']}")
+
+
+# ----------------------------------------------------------------------------- feedback
+
+BEGIN = "### BEGIN HIDDEN TESTS"
+END = "### END HIDDEN TESTS"
+
+
+def strip_hidden(source: str, begin: str = BEGIN, end: str = END) -> str:
+    """``source`` without the lines from ``begin`` to ``end`` (inclusive)."""
+    out, hidden = [], False
+    for line in source.split("\n"):
+        if begin in line:
+            hidden = True
+        elif end in line:
+            hidden = False
+        elif not hidden:
+            out.append(line)
+    return "\n".join(out)
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Remove hidden-test code and tracebacks from autograded test cells (feedback only)."""
+
+    begin_delimiter = Unicode(BEGIN).tag(config=True)
+    end_delimiter = Unicode(END).tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if not (utils.is_grade(cell) and not utils.is_solution(cell) and cell.cell_type == "code"):
+            return cell, resources
+        cell.source = strip_hidden(cell.source, self.begin_delimiter, self.end_delimiter)
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
+        return cell, resources

@@ -1,7 +1,7 @@
 """course_lib.distributed: data-parallel SGD, the ring all-reduce and Hogwild! on real processes.
 
-Every test that starts processes uses gloo on 127.0.0.1 (no network) and a few tiny
-models, so that the file runs in seconds on two cores.
+Every test that starts processes uses gloo on 127.0.0.1 (no network) and tiny models;
+starting processes costs seconds each, so those tests carry the ``slow`` marker.
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ def test_run_rejects_a_bad_process_count():
         distributed.run(distributed.ring_allreduce_worker, 0, (4,))
 
 
+@pytest.mark.slow
 def test_data_parallel_sgd_is_large_batch_sgd(digits):
     """Eq. (eq-ch14-data-parallel) on two gloo processes, in every synchronous mode."""
     plan = distributed.batch_plan(len(digits.y_train), 32, 12, seed=1)
@@ -110,6 +111,7 @@ def test_one_process_local_mode_is_serial_sgd(digits):
     assert np.abs(flat - reference).max() < 1e-12 * np.abs(reference).max()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("P, k", [(3, 10), (4, 4096)])
 def test_ring_allreduce_sums_and_sends_2_p_minus_1_over_p_k(P, k):
     out = distributed.run(distributed.ring_allreduce_worker, P, (k, 7))
@@ -126,6 +128,7 @@ def test_ring_allreduce_sums_and_sends_2_p_minus_1_over_p_k(P, k):
         assert all(o["sent"] == 2 * (P - 1) * k // P for o in out)
 
 
+@pytest.mark.slow
 def test_an_error_in_a_worker_is_raised_in_the_caller():
     with pytest.raises(Exception, match="multiple"):
         distributed.run(distributed.data_parallel_sgd, 2,
@@ -152,6 +155,7 @@ def test_hogwild_worker_alone_is_serial_sgd(digits):
         torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.slow
 def test_hogwild_two_processes_update_one_shared_model(digits):
     nets = [gpu.mlp(SIZES, seed=s, device="cpu", dtype=torch.float64).share_memory()
             for s in (0, 1)]

@@ -216,3 +216,54 @@ def test_variant_ids_are_unique_per_function(grader):
     for fn_name, variants in grader.VARIANTS.items():
         ids = [v.id for v in variants]
         assert len(ids) == len(set(ids)), fn_name
+
+
+# ----------------------------------------------------------------------------- feedback wording
+
+
+def test_feedback_reads_as_numbers_and_names_only_the_mistake_made():
+    from course_lib.grading import a3_adaptive, a4_adam_family
+
+    def nan_adagrad(w, g, state, lr=1e-2, eps=1e-10):
+        G = state["G"] + g * g
+        return w * np.nan, {"G": G}
+
+    _, msg = core.run_check(a3_adaptive, "adagrad", nan_adagrad)
+    assert "expected a finite value" in msg and ", got nan" in msg and "np.float64" not in msg
+
+    def float64_step(w, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        w_new, st = a3_adaptive.adam_step(w.astype(np.float64), g.astype(np.float64),
+                                           {k: np.asarray(v, np.float64) if k != "t" else v
+                                            for k, v in state.items()}, lr, beta1, beta2, eps)
+        return w_new, st
+
+    ok, msg = core.run_check(a3_adaptive, "adam_contract", float64_step)
+    assert not ok and "expected dtype float32" in msg and "tolerance" not in msg
+
+    # a restart index from a floating-point log: wrong at some restarts only, so it is not
+    # "the restart comes one step late" (which is wrong at every restart)
+    import math
+
+    def sgdr_float_log(k, lr, T_0, T_mult=1, eta_min=0.0):
+        if T_mult == 1:
+            t_cur, t_i = k % T_0, T_0
+        else:
+            i = int(math.log(k / T_0 * (T_mult - 1) + 1, T_mult))
+            start = T_0 * (T_mult**i - 1) // (T_mult - 1)
+            t_cur, t_i = k - start, T_0 * T_mult**i
+        return eta_min + (lr - eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
+
+    ok, msg = core.run_check(a4_adam_family, "sgdr_schedule", sgdr_float_log)
+    assert not ok and "known mistake" not in msg
+
+    # a mistake that raises is named by the variant that raises the same way
+    variant = next(v for v in a4_adam_family.VARIANTS["adamw_step"] if v.id == "adamw_t_not_incremented")
+    ok, msg = core.run_check(a4_adam_family, "adamw_update", variant.fn)
+    assert not ok and "ZeroDivisionError" in msg and "never incremented" in msg
+
+
+def test_policy_message_reads_as_a_sentence():
+    from course_lib.grading import policy
+
+    found = policy.static_violations("from course_lib.optim import adam_step\n", ["course_lib.optim"], [])
+    assert found and found[0].startswith("line 1 imports course_lib.optim")

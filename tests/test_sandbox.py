@@ -426,9 +426,9 @@ def test_static_inspection_finds_reference_imports():
            "x = O.Adam\ny = torch.optim.SGD\nz = __import__('course_lib.train')\n"
            "s = 'torch.optim.Adam in a string is fine'\n")
     found = policy.static_violations(src, mods, names)
-    assert any("line 3: imports course_lib.torch_optim" in f for f in found)
-    assert any("line 4: uses torch.optim.Adam" in f for f in found)
-    assert any("line 6: imports course_lib.train" in f for f in found)
+    assert any("line 3 imports course_lib.torch_optim" in f for f in found)
+    assert any("line 4 uses torch.optim.Adam" in f for f in found)
+    assert any("line 6 imports course_lib.train" in f for f in found)
     assert not any("SGD" in f or "line 7" in f for f in found)
     assert policy.static_violations("def f(:\n", mods, names) == []
 

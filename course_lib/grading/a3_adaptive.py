@@ -165,6 +165,26 @@ def adam_t_from_zero(w, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     return w_new, {"m": m, "v": v, "t": t + 1}
 
 
+def adam_t_not_incremented(w, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    t = state["t"]
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m_hat = m / (1 - beta1**t)
+        v_hat = v / (1 - beta2**t)
+        w_new = w - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return w_new, {"m": m, "v": v, "t": t}
+
+
+def adam_bias_t_plus_one(w, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** (t + 1))
+    v_hat = v / (1 - beta2 ** (t + 1))
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), {"m": m, "v": v, "t": t}
+
+
 def adam_sign(w, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     t = state["t"] + 1
     m = beta1 * state["m"] + (1 - beta1) * g
@@ -242,6 +262,12 @@ VARIANTS = {
                 frozenset({"adam_update"})),
         Variant("t_from_zero", "the step counter starting at 0: bias correction with t - 1 "
                 "(division by zero at the first step)", adam_t_from_zero,
+                frozenset({"adam_update"})),
+        Variant("t_not_incremented", "the step counter is never incremented (t = state['t'], "
+                "not state['t'] + 1): t stays 0 and the bias correction divides by 1 - beta^0 = 0",
+                adam_t_not_incremented, frozenset({"adam_moments", "adam_update", "adam_contract"})),
+        Variant("bias_t_plus_one", "the bias correction uses beta^(t + 1) after t was already "
+                "incremented (it is 1 - beta^t with the new t)", adam_bias_t_plus_one,
                 frozenset({"adam_update"})),
         Variant("sign", "sign error: w + lr m_hat / (sqrt(v_hat) + eps)", adam_sign,
                 frozenset({"adam_update"})),

@@ -348,6 +348,15 @@ def adamw_no_bias_correction(w, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1
     return w_new, {"t": t, "m": m, "v": v}
 
 
+def adamw_t_not_incremented(w, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2):
+    t = state["t"]
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    d = np.sqrt(v) / math.sqrt(1 - beta2**t) + eps
+    w_new = w * (1 - lr * weight_decay) - (lr / (1 - beta1**t)) * m / d
+    return w_new, {"t": t, "m": m, "v": v}
+
+
 def sgdr_late_restart(k, lr, T_0, T_mult=1, eta_min=0.0):
     t_cur, t_i = k, T_0
     while t_cur > t_i:
@@ -459,6 +468,13 @@ VARIANTS = {
         ),
     ],
     "adamw_step": [
+        Variant(
+            "adamw_t_not_incremented",
+            "the step counter is never incremented (t = state['t'], not state['t'] + 1): at the "
+            "first step the bias correction divides by 1 - beta^0 = 0 (ZeroDivisionError)",
+            adamw_t_not_incremented,
+            frozenset({"adamw_state", "adamw_update"}),
+        ),
         Variant(
             "adamw_as_l2",
             "Adam with L2 regularisation (weight_decay * w added to the gradient) instead of "

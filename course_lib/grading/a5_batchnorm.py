@@ -184,6 +184,46 @@ def bn_unbiased_normalisation(x, gamma, beta, bn_param):
     return gamma * x_hat + beta, {"x_hat": x_hat, "gamma": gamma, "std": std}
 
 
+def bn_unbiased_twice(x, gamma, beta, bn_param):
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.1)
+    n, d = x.shape
+    running_mean = bn_param.get("running_mean", np.zeros(d, dtype=x.dtype))
+    running_var = bn_param.get("running_var", np.ones(d, dtype=x.dtype))
+    if bn_param["mode"] == "train":
+        mu = x.mean(axis=0)
+        xc = x - mu
+        var = x.var(axis=0, ddof=1)
+        std = np.sqrt(var + eps)
+        bn_param["running_mean"] = (1 - momentum) * running_mean + momentum * mu
+        bn_param["running_var"] = (1 - momentum) * running_var + momentum * (var * (n / (n - 1)))
+    else:
+        xc = x - running_mean
+        std = np.sqrt(running_var + eps)
+    x_hat = xc / std
+    return gamma * x_hat + beta, {"x_hat": x_hat, "gamma": gamma, "std": std}
+
+
+def bn_eps_outside_sqrt(x, gamma, beta, bn_param):
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.1)
+    n, d = x.shape
+    running_mean = bn_param.get("running_mean", np.zeros(d, dtype=x.dtype))
+    running_var = bn_param.get("running_var", np.ones(d, dtype=x.dtype))
+    if bn_param["mode"] == "train":
+        mu = x.mean(axis=0)
+        xc = x - mu
+        var = (xc * xc).mean(axis=0)
+        std = np.sqrt(var) + eps
+        bn_param["running_mean"] = (1 - momentum) * running_mean + momentum * mu
+        bn_param["running_var"] = (1 - momentum) * running_var + momentum * (var * (n / (n - 1)))
+    else:
+        xc = x - running_mean
+        std = np.sqrt(running_var) + eps
+    x_hat = xc / std
+    return gamma * x_hat + beta, {"x_hat": x_hat, "gamma": gamma, "std": std}
+
+
 def bn_momentum_flipped(x, gamma, beta, bn_param):
     eps = bn_param.get("eps", 1e-5)
     momentum = bn_param.get("momentum", 0.1)
@@ -254,6 +294,20 @@ def bn_backward_mean_term_only(dout, cache):
     return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
 
 
+def bn_backward_feature_axis(dout, cache):
+    x_hat, gamma, std = cache["x_hat"], cache["gamma"], cache["std"]
+    dx_hat = dout * gamma
+    dx = (dx_hat - dx_hat.mean(axis=1, keepdims=True)
+          - x_hat * (dx_hat * x_hat).mean(axis=1, keepdims=True)) / std
+    return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+
+
+def bn_backward_no_gamma(dout, cache):
+    x_hat, std = cache["x_hat"], cache["std"]
+    dx = (dout - dout.mean(axis=0) - x_hat * (dout * x_hat).mean(axis=0)) / std
+    return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+
+
 def bn_backward_mean_params(dout, cache):
     x_hat, gamma, std = cache["x_hat"], cache["gamma"], cache["std"]
     dx_hat = dout * gamma
@@ -308,6 +362,21 @@ VARIANTS = {
             frozenset({"bn_train_forward"}),
         ),
         Variant(
+            "bn_unbiased_twice",
+            "the unbiased variance (ddof=1) is used to normalise the batch, and corrected by "
+            "B / (B - 1) once more for the running variance; normalise with the biased "
+            "variance, and correct it once for the running one",
+            bn_unbiased_twice,
+            frozenset({"bn_train_forward", "bn_running_stats"}),
+        ),
+        Variant(
+            "bn_eps_outside_sqrt",
+            "epsilon is added outside the square root, sqrt(sigma^2) + eps; it belongs inside, "
+            "sqrt(sigma^2 + eps)",
+            bn_eps_outside_sqrt,
+            frozenset({"bn_train_forward", "bn_eval_forward"}),
+        ),
+        Variant(
             "bn_momentum_flipped",
             "momentum convention flipped: running = momentum * running + (1 - momentum) * batch; "
             "torch's is running = (1 - momentum) * running + momentum * batch",
@@ -340,6 +409,19 @@ VARIANTS = {
             "dx has the term from the batch mean but misses the one from the batch variance "
             "(- x_hat * mean(dx_hat * x_hat))",
             bn_backward_mean_term_only,
+            frozenset({"bn_backward_dx"}),
+        ),
+        Variant(
+            "bn_backward_feature_axis",
+            "the means in dx are taken over the features (axis 1, layer norm's formula); for "
+            "batch norm they are over the batch (axis 0)",
+            bn_backward_feature_axis,
+            frozenset({"bn_backward_dx"}),
+        ),
+        Variant(
+            "bn_backward_no_gamma",
+            "dx forgets gamma: the gradient reaching x_hat is dout * gamma, not dout",
+            bn_backward_no_gamma,
             frozenset({"bn_backward_dx"}),
         ),
         Variant(

@@ -173,7 +173,8 @@ def first_mismatch(expected: Any, actual: Any, tol: Tolerance, path: str = "outp
         return f"{path}: expected shape {e.shape}, got shape {a.shape}"
     if not np.all(np.isfinite(a)) and np.all(np.isfinite(e)):
         idx = np.unravel_index(np.argmax(~np.isfinite(a)), a.shape) if a.ndim else ()
-        return f"{path}{_fmt_index(idx)}: expected a finite value {e[idx]!r}, got {a[idx]!r}"
+        return (f"{path}{_fmt_index(idx)}: expected a finite value {_num(e[idx])}, got {_num(a[idx])} "
+                "(an overflow, a division by zero or a log/sqrt of a negative number?)")
     bad = ~np.isclose(a, e, rtol=tol.rtol, atol=tol.atol, equal_nan=True)
     if not bad.any():
         return None
@@ -185,6 +186,14 @@ def first_mismatch(expected: Any, actual: Any, tol: Tolerance, path: str = "outp
         f"{path}{_fmt_index(idx)}: expected {float(ev):.10g}, got {float(av):.10g} "
         f"({what}; {int(bad.sum())} of {bad.size} entries differ)"
     )
+
+
+def _num(x) -> str:
+    """A number as a reader writes it (``nan``, ``-inf``, ``0.25``), not as its repr."""
+    try:
+        return f"{float(x):.10g}"
+    except (TypeError, ValueError):
+        return str(x)
 
 
 def _is_numeric_sequence(x: Sequence) -> bool:
@@ -231,6 +240,8 @@ def check_cases(
     if not callable(fn):
         raise CheckFailed(f"{name} is not a function (got {type(fn).__name__}); define it above.")
     pick = select or (lambda out: out)
+    cases = list(cases)
+    seen: list = []  # (case, the part of fn's output graded) of the cases that passed
     n = 0
     for case in cases:
         n += 1
@@ -242,7 +253,11 @@ def check_cases(
             raise CheckFailed(f"{name} is not implemented yet (it raised NotImplementedError).") from None
         except Exception as err:  # noqa: BLE001 - the student's error becomes the feedback
             tb = traceback.format_exception_only(type(err), err)[-1].strip()
-            raise CheckFailed(f"{name} raised an error on case '{case.describe()}': {tb}") from None
+            text = f"{name} raised an error on case '{case.describe()}': {tb}"
+            hint = _name_raising_variant(variants, case, err)
+            if hint:
+                text += f"\nThis matches a known mistake: {hint}"
+            raise CheckFailed(text) from None
         try:
             actual = pick(actual_full)
         except Exception:  # noqa: BLE001
@@ -251,6 +266,7 @@ def check_cases(
                 "which does not have the structure the docstring asks for."
             ) from None
         msg = first_mismatch(expected, actual, tol, "output")
+        numeric = msg is not None  # the tolerance explains only a numeric mismatch
         if msg is None and check_dtype:
             msg = _dtype_mismatch(expected, actual)
         if msg is None and no_mutation:
@@ -265,9 +281,10 @@ def check_cases(
                     text += f"\nThis matches a known mistake: {hint}"
                 raise CheckFailed(text)
         if msg is None:
+            seen.append((case, actual))
             continue
-        hint = _name_variant(variants, case, actual, tol, pick, check_dtype)
-        text = f"{name} is wrong on case '{case.describe()}': {msg} (tolerance {tol})."
+        hint = _name_variant(variants, seen + [(case, actual)], cases[n:], fn, tol, pick, check_dtype)
+        text = f"{name} is wrong on case '{case.describe()}': {msg}" + (f" (tolerance {tol})." if numeric else ".")
         if hint:
             text += f"\nThis matches a known mistake: {hint}"
         raise CheckFailed(text)
@@ -295,18 +312,49 @@ def _dtype_mismatch(expected: Any, actual: Any, path: str = "output"):
     return None
 
 
-def _name_variant(variants, case, actual, tol, pick, check_dtype=False) -> str | None:
-    for v in variants:
+def _name_variant(variants, observed, rest, fn, tol, pick, check_dtype=False) -> str | None:
+    """The description of the catalogued mistake that ``fn`` makes, if one explains ALL of
+    its outputs: the ``observed`` ones (case, output) and those on the ``rest`` of the cases
+    (computed only if a variant explains the observed ones).  A mistake that only happens to
+    agree on the failing case is not named: feedback names only the mistake actually made."""
+    def agrees(v, case, actual) -> bool:
         try:
             wrong = pick(_call(v.fn, case))
         except Exception:  # noqa: BLE001 - a variant that cannot run on this case says nothing
-            continue
-        if first_mismatch(wrong, actual, tol) is not None:
-            continue
+            return False
         # With dtype checking on, a variant matches only if it also has the same dtypes.
-        if check_dtype and _dtype_mismatch(wrong, actual) is not None:
+        return first_mismatch(wrong, actual, tol) is None and not (
+            check_dtype and _dtype_mismatch(wrong, actual) is not None)
+
+    later, named = None, []
+    for v in variants:
+        if not all(agrees(v, c, a) for c, a in observed):
             continue
-        return v.description
+        if later is None:
+            later = []
+            for c in rest:
+                try:
+                    later.append((c, pick(_call(fn, c))))
+                except Exception:  # noqa: BLE001 - no output to explain
+                    later.append((c, _NO_OUTPUT))
+        if all(a is not _NO_OUTPUT and agrees(v, c, a) for c, a in later):
+            named.append(v.description)
+    # Two mistakes this check cannot tell apart (same outputs on every case): name both.
+    return "\n  or: ".join(named) or None
+
+
+_NO_OUTPUT = object()
+
+
+def _name_raising_variant(variants, case, err: BaseException) -> str | None:
+    """A catalogued mistake that raises the same kind of error on this case (for example a
+    step counter never incremented: a division by 1 - beta^0 = 0)."""
+    for v in variants:
+        try:
+            _call(v.fn, case)
+        except Exception as own:  # noqa: BLE001
+            if type(own).__name__ == type(err).__name__:
+                return v.description
     return None
 
 

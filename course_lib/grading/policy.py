@@ -92,7 +92,7 @@ def static_violations(source: str, modules: list[str], names: list[str]) -> list
     def flag(full: str, line: int, how: str):
         hit = _matches(full, banned)
         if hit:
-            found.append(f"line {line}: {how} {full} ({REFERENCE} or a library's, not allowed here)")
+            found.append(f"line {line} {how} {full} ({REFERENCE} or a library's, not allowed here)")
 
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

@@ -252,7 +252,7 @@ def grade_cells(read: Callable[[], list], assignment: str, config: GradingConfig
             if check.function in banned:
                 result.parts[check.id] = PartResult(
                     check.id, float(check.points), 0.0,
-                    f"{check.function} scores 0 for {check.id}: it must be your own code, but it "
+                    f"{check.function} scores 0 for {check.id}: it must be your own code, but "
                     + "; ".join(banned[check.function][:3]))
                 continue
             result.parts[check.id] = _grade_part(check, session, config, pol, fn_names)

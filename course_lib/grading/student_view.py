@@ -9,6 +9,7 @@ so no path inside the sandbox leads to the references.
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shutil
@@ -65,5 +66,6 @@ def path() -> Path:
         if key not in _BUILT or not _BUILT[key].is_dir():
             tmp = Path(tempfile.mkdtemp(prefix=f"opt4dl-student-view-{key}-"))
             os.chmod(tmp, 0o755)
+            atexit.register(shutil.rmtree, tmp, True)
             _BUILT[key] = build(tmp)
         return _BUILT[key]

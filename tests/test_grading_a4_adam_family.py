@@ -129,5 +129,18 @@ def test_mutating_state_in_place_is_reported():
         state["m"][...] = new_state["m"]
         return new_w, new_state
 
-    ok, message = core.run_check(grader, "adamax_update", adamax_in_place)
+    # the contract check names it; the value checks do not charge it twice
+    ok, message = core.run_check(grader, "adamax_contract", adamax_in_place)
     assert not ok and "changed its input" in message
+    assert set(core.failing_checks(grader, "adamax_step", adamax_in_place)) == {"adamax_contract"}
+
+
+def test_a_float64_result_costs_only_the_contract_check():
+    """Correct values computed in float64 for float32 inputs (np.asarray(w, dtype=float),
+    say) lose the contract point of that function, not every part."""
+    def adamw_float64(w, g, state, **hp):
+        state64 = {k: (np.asarray(v, dtype=float) if k != "t" else v) for k, v in state.items()}
+        return grader.adamw_step(np.asarray(w, dtype=float), np.asarray(g, dtype=float), state64, **hp)
+
+    failed = core.failing_checks(grader, "adamw_step", adamw_float64)
+    assert set(failed) == {"adamw_contract"} and "expected dtype float32" in failed["adamw_contract"]

@@ -265,7 +265,7 @@ VARIANTS = {
                 frozenset({"adam_update"})),
         Variant("t_not_incremented", "the step counter is never incremented (t = state['t'], "
                 "not state['t'] + 1): t stays 0 and the bias correction divides by 1 - beta^0 = 0",
-                adam_t_not_incremented, frozenset({"adam_moments", "adam_update", "adam_contract"})),
+                adam_t_not_incremented, frozenset({"adam_moments", "adam_update"})),
         Variant("bias_t_plus_one", "the bias correction uses beta^(t + 1) after t was already "
                 "incremented (it is 1 - beta^t with the new t)", adam_bias_t_plus_one,
                 frozenset({"adam_update"})),
@@ -437,8 +437,7 @@ def _adam_contract_cases():
 check_adam_contract, check_adam_contract_hidden = make_check(
     "adam_step (dtype kept, inputs unchanged)", adam_step,
     lambda: _adam_contract_cases()[:1], _adam_contract_cases,
-    tol=Tolerance(rtol=0.0, atol=1e30), variants=VARIANTS["adam_step"], check_dtype=True,
-    no_mutation=True)
+    variants=VARIANTS["adam_step"], check_dtype=True, no_mutation=True, values=False)
 
 
 # ----------------------------------------------------------------------------- the graded parts

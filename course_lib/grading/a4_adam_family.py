@@ -473,7 +473,7 @@ VARIANTS = {
             "the step counter is never incremented (t = state['t'], not state['t'] + 1): at the "
             "first step the bias correction divides by 1 - beta^0 = 0 (ZeroDivisionError)",
             adamw_t_not_incremented,
-            frozenset({"adamw_state", "adamw_update"}),
+            frozenset({"adamw_state", "adamw_update", "adamw_contract"}),
         ),
         Variant(
             "adamw_as_l2",
@@ -655,11 +655,33 @@ def _step_checks(name, what, seed):
     common = dict(variants=VARIANTS[name], select=select, driver=_drive)
     visible, _ = make_check(label, _REFERENCE[name], lambda: _visible_cases(name), (), tol=F64, **common)
     hidden64, _ = make_check(label, _REFERENCE[name], lambda: [c for c in _hidden_cases(name, seed) if "float32" not in c.label],
-                             (), tol=F64, no_mutation=what == "update", **common)
+                             (), tol=F64, **common)
+    # float32 values at float32's tolerance; the dtype itself is the contract check's
+    # (a float64 result costs that one part, not every part).
     hidden32, _ = make_check(label, _REFERENCE[name], lambda: [c for c in _hidden_cases(name, seed) if "float32" in c.label],
-                             (), tol=F32, check_dtype=True, **common)
+                             (), tol=F32, **common)
 
     return visible, combine((None, hidden64), (None, hidden32))[1]
+
+
+def _contract_cases(name, seed):
+    rng = case_rng(seed)
+    cases = []
+    for dtype in (np.float32, np.float64):
+        hp = _sample_hp(rng, name)
+        w = rng.normal(size=(3, 2)).astype(dtype)
+        grads = _grad_sequence(rng, 3, (3, 2), dtype=dtype)
+        cases.append(Case(f"3 steps in {np.dtype(dtype).name}, {_fmt_hp(hp)}", (w, grads, init_state(name, w)), hp))
+    return cases
+
+
+def _contract_check(name, seed):
+    """The stated contract: the dtype of w is kept (float32 stays float32) and the inputs,
+    the state's arrays included, are not modified in place."""
+    return make_check(f"{name} (dtype kept, inputs unchanged)", _REFERENCE[name],
+                      lambda: _contract_cases(name, seed)[:1], lambda: _contract_cases(name, seed + 1),
+                      variants=VARIANTS[name], driver=_drive, check_dtype=True, no_mutation=True,
+                      values=False)
 
 
 check_adamax_state, check_adamax_state_hidden = _step_checks("adamax_step", "state", 4101)
@@ -670,6 +692,10 @@ check_amsgrad_state, check_amsgrad_state_hidden = _step_checks("amsgrad_step", "
 check_amsgrad_update, check_amsgrad_update_hidden = _step_checks("amsgrad_step", "update", 4106)
 check_adamw_state, check_adamw_state_hidden = _step_checks("adamw_step", "state", 4107)
 check_adamw_update, check_adamw_update_hidden = _step_checks("adamw_step", "update", 4108)
+check_adamax_contract, check_adamax_contract_hidden = _contract_check("adamax_step", 4121)
+check_nadam_contract, check_nadam_contract_hidden = _contract_check("nadam_step", 4123)
+check_amsgrad_contract, check_amsgrad_contract_hidden = _contract_check("amsgrad_step", 4125)
+check_adamw_contract, check_adamw_contract_hidden = _contract_check("adamw_step", 4127)
 
 
 def _schedule_cases(fields, rows):
@@ -732,13 +758,17 @@ check_warmup_schedule, check_warmup_schedule_hidden = make_check(
 #: every graded part, in the order of the notebook (its id is the grade_id of the test cell)
 GRADED = [
     Check("adamax_state", 2, "adamax_step", check_adamax_state, check_adamax_state_hidden),
-    Check("adamax_update", 2, "adamax_step", check_adamax_update, check_adamax_update_hidden),
+    Check("adamax_update", 1, "adamax_step", check_adamax_update, check_adamax_update_hidden),
+    Check("adamax_contract", 1, "adamax_step", check_adamax_contract, check_adamax_contract_hidden),
     Check("nadam_state", 1, "nadam_step", check_nadam_state, check_nadam_state_hidden),
-    Check("nadam_update", 3, "nadam_step", check_nadam_update, check_nadam_update_hidden),
+    Check("nadam_update", 2, "nadam_step", check_nadam_update, check_nadam_update_hidden),
+    Check("nadam_contract", 1, "nadam_step", check_nadam_contract, check_nadam_contract_hidden),
     Check("amsgrad_state", 2, "amsgrad_step", check_amsgrad_state, check_amsgrad_state_hidden),
-    Check("amsgrad_update", 2, "amsgrad_step", check_amsgrad_update, check_amsgrad_update_hidden),
+    Check("amsgrad_update", 1, "amsgrad_step", check_amsgrad_update, check_amsgrad_update_hidden),
+    Check("amsgrad_contract", 1, "amsgrad_step", check_amsgrad_contract, check_amsgrad_contract_hidden),
     Check("adamw_state", 1, "adamw_step", check_adamw_state, check_adamw_state_hidden),
-    Check("adamw_update", 2, "adamw_step", check_adamw_update, check_adamw_update_hidden),
+    Check("adamw_update", 1, "adamw_step", check_adamw_update, check_adamw_update_hidden),
+    Check("adamw_contract", 1, "adamw_step", check_adamw_contract, check_adamw_contract_hidden),
     Check("sgdr_schedule", 3, "sgdr_lr", check_sgdr_schedule, check_sgdr_schedule_hidden),
     Check("warmup_schedule", 2, "warmup_rsqrt_lr", check_warmup_schedule, check_warmup_schedule_hidden),
 ]

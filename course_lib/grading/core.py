@@ -136,16 +136,18 @@ def _as_array(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-def first_mismatch(expected: Any, actual: Any, tol: Tolerance, path: str = "output"):
+def first_mismatch(expected: Any, actual: Any, tol: Tolerance, path: str = "output", values: bool = True):
     """Return ``None`` if ``actual`` matches ``expected`` within ``tol``, else a short
-    description of the first difference (path, expected, actual, relative error)."""
+    description of the first difference (path, expected, actual, relative error).
+    ``values=False`` compares only the structure, the shapes and that arrays are numeric
+    (a contract check: the values are graded by other checks)."""
     if isinstance(expected, Mapping):
         if not isinstance(actual, Mapping):
             return f"{path}: expected a dict with keys {sorted(expected)}, got {type(actual).__name__}"
         for key in expected:
             if key not in actual:
                 return f"{path}: missing key {key!r} (expected keys {sorted(expected)})"
-            msg = first_mismatch(expected[key], actual[key], tol, f"{path}[{key!r}]")
+            msg = first_mismatch(expected[key], actual[key], tol, f"{path}[{key!r}]", values)
             if msg:
                 return msg
         return None
@@ -154,12 +156,12 @@ def first_mismatch(expected: Any, actual: Any, tol: Tolerance, path: str = "outp
             n = len(actual) if isinstance(actual, (tuple, list)) else type(actual).__name__
             return f"{path}: expected a tuple of {len(expected)} items, got {n}"
         for i, (e, a) in enumerate(zip(expected, actual)):
-            msg = first_mismatch(e, a, tol, f"{path}[{i}]")
+            msg = first_mismatch(e, a, tol, f"{path}[{i}]", values)
             if msg:
                 return msg
         return None
     if isinstance(expected, (int, np.integer)) and not isinstance(expected, bool):
-        if not isinstance(actual, (int, np.integer, float, np.floating)) or actual != expected:
+        if not isinstance(actual, (int, np.integer, float, np.floating)) or (values and actual != expected):
             return f"{path}: expected {expected!r}, got {actual!r}"
         return None
     e = _as_array(expected)
@@ -171,6 +173,8 @@ def first_mismatch(expected: Any, actual: Any, tol: Tolerance, path: str = "outp
         return f"{path}: expected a numeric array, got dtype {a.dtype}"
     if a.shape != e.shape:
         return f"{path}: expected shape {e.shape}, got shape {a.shape}"
+    if not values:
+        return None
     if not np.all(np.isfinite(a)) and np.all(np.isfinite(e)):
         idx = np.unravel_index(np.argmax(~np.isfinite(a)), a.shape) if a.ndim else ()
         return (f"{path}{_fmt_index(idx)}: expected a finite value {_num(e[idx])}, got {_num(a[idx])} "
@@ -227,6 +231,7 @@ def check_cases(
     select: Callable[[Any], Any] | None = None,
     check_dtype: bool = False,
     no_mutation: bool = False,
+    values: bool = True,
 ) -> int:
     """Call ``fn`` and ``reference`` on every case and compare their outputs.
 
@@ -234,8 +239,9 @@ def check_cases(
     new parameters, or only the moments), so that one mistake costs only the checks it
     should.  ``check_dtype`` additionally requires floating outputs to keep the dtype of the
     reference.  ``no_mutation`` additionally requires ``fn`` to leave its array and dict
-    arguments unchanged.  Returns the number of cases checked; raises :class:`CheckFailed` with the
-    first failing case otherwise.
+    arguments unchanged.  ``values=False`` (a contract check) grades only those two and the
+    structure of the output, not its values.  Returns the number of cases checked; raises
+    :class:`CheckFailed` with the first failing case otherwise.
     """
     if not callable(fn):
         raise CheckFailed(f"{name} is not a function (got {type(fn).__name__}); define it above.")
@@ -265,8 +271,8 @@ def check_cases(
                 f"{name} returned {type(actual_full).__name__} on case '{case.describe()}', "
                 "which does not have the structure the docstring asks for."
             ) from None
-        msg = first_mismatch(expected, actual, tol, "output")
-        numeric = msg is not None  # the tolerance explains only a numeric mismatch
+        msg = first_mismatch(expected, actual, tol, "output", values)
+        numeric = msg is not None and values  # the tolerance explains only a numeric mismatch
         if msg is None and check_dtype:
             msg = _dtype_mismatch(expected, actual)
         if msg is None and no_mutation:
@@ -432,6 +438,7 @@ class CheckSpec:
     select: Callable | None
     check_dtype: bool
     no_mutation: bool
+    values: bool = True
 
 
 def make_check(
@@ -445,6 +452,7 @@ def make_check(
     select: Callable[[Any], Any] | None = None,
     check_dtype: bool = False,
     no_mutation: bool = False,
+    values: bool = True,
     driver: Callable[..., Any] | None = None,
 ):
     """Return ``(check, check_hidden)``: two pure functions ``fn -> None`` that run
@@ -472,7 +480,7 @@ def make_check(
         return check_cases(
             wrap(fn), wrap(reference), cases() if callable(cases) else cases,
             name=name, tol=tol, variants=wrapped_variants, select=select,
-            check_dtype=check_dtype, no_mutation=no_mutation,
+            check_dtype=check_dtype, no_mutation=no_mutation, values=values,
         )
 
     def check(fn) -> None:
@@ -487,7 +495,7 @@ def make_check(
     # comparison here: it reads them instead of re-implementing the check.
     common = dict(name=name, reference=reference, wrap=wrap, driver=driver, tol=tol,
                   variants=wrapped_variants, select=select, check_dtype=check_dtype,
-                  no_mutation=no_mutation)
+                  no_mutation=no_mutation, values=values)
     check.spec = CheckSpec(cases=visible, **common)
     check_hidden.spec = CheckSpec(cases=hidden, **common)
     return check, check_hidden

@@ -198,7 +198,7 @@ def _run_part(check: Callable, fn_name: str, session: _Session, hidden: bool, se
 
             core.check_cases(remote_driver, spec.wrap(spec.reference), cases, name=spec.name,
                              tol=spec.tol, variants=spec.variants, select=spec.select,
-                             check_dtype=spec.check_dtype, no_mutation=spec.no_mutation)
+                             check_dtype=spec.check_dtype, no_mutation=spec.no_mutation, values=spec.values)
             return
 
         def proxy(*args, **kwargs):

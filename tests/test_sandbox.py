@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from course_lib.grading import core, policy, repair, results, runner, sandbox
+from course_lib.grading.protocol import Same
 from course_lib.grading.sandbox import (Opaque, ProtocolError, RemoteError, Sandbox, SandboxConfig,
                                         SandboxFault, decode, encode)
 
@@ -100,10 +101,13 @@ def test_decoder_rejects_deep_nesting_and_never_unpickles():
 
 
 def test_write_back_keeps_identity():
-    state = {"m": np.zeros(2), "t": 0}
-    m = state["m"]
-    sandbox.write_back(state, {"m": np.ones(2), "t": 1, "new": 5})
+    # an array that is the same object in the worker is changed in place here; one the
+    # call replaced is replaced here too, and the old array is left as it was
+    state = {"m": np.zeros(2), "v": np.zeros(2), "t": 0}
+    m, v = state["m"], state["v"]
+    sandbox.write_back(state, {"m": Same(np.ones(2)), "v": np.full(2, 2.0), "t": 1, "new": 5})
     assert state["m"] is m and np.array_equal(m, [1.0, 1.0]) and state["t"] == 1 and state["new"] == 5
+    assert state["v"] is not v and np.array_equal(v, [0.0, 0.0]) and np.array_equal(state["v"], [2.0, 2.0])
 
 
 # ----------------------------------------------------------------------------- calls

@@ -265,7 +265,7 @@ VARIANTS = {
                 frozenset({"adam_update"})),
         Variant("t_not_incremented", "the step counter is never incremented (t = state['t'], "
                 "not state['t'] + 1): t stays 0 and the bias correction divides by 1 - beta^0 = 0",
-                adam_t_not_incremented, frozenset({"adam_moments", "adam_update"})),
+                adam_t_not_incremented, frozenset({"adam_moments", "adam_update", "adam_contract"})),
         Variant("bias_t_plus_one", "the bias correction uses beta^(t + 1) after t was already "
                 "incremented (it is 1 - beta^t with the new t)", adam_bias_t_plus_one,
                 frozenset({"adam_update"})),

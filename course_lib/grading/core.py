@@ -139,8 +139,8 @@ def _as_array(x: Any) -> np.ndarray:
 def first_mismatch(expected: Any, actual: Any, tol: Tolerance, path: str = "output", values: bool = True):
     """Return ``None`` if ``actual`` matches ``expected`` within ``tol``, else a short
     description of the first difference (path, expected, actual, relative error).
-    ``values=False`` compares only the structure, the shapes and that arrays are numeric
-    (a contract check: the values are graded by other checks)."""
+    ``values=False`` compares only the structure, the shapes, that arrays are numeric and
+    the integers (a contract check: the values are graded by other checks)."""
     if isinstance(expected, Mapping):
         if not isinstance(actual, Mapping):
             return f"{path}: expected a dict with keys {sorted(expected)}, got {type(actual).__name__}"
@@ -161,7 +161,9 @@ def first_mismatch(expected: Any, actual: Any, tol: Tolerance, path: str = "outp
                 return msg
         return None
     if isinstance(expected, (int, np.integer)) and not isinstance(expected, bool):
-        if not isinstance(actual, (int, np.integer, float, np.floating)) or (values and actual != expected):
+        # a count (the step t) is compared exactly even in a contract check: returning the
+        # inputs unchanged must not pass as "the contract kept"
+        if not isinstance(actual, (int, np.integer, float, np.floating)) or actual != expected:
             return f"{path}: expected {expected!r}, got {actual!r}"
         return None
     e = _as_array(expected)

@@ -98,7 +98,8 @@ class RepairSubmission(NbGraderPreprocessor):
             rep = repair.repair_cells(repair.cells_of(data), release)
         except repair.Unreadable:
             return nb, resources  # SandboxedAutograde reports it
-        nb.cells = text.clean_tree(rep.nb.cells)
+        rep.nb.metadata = nb.metadata
+        nb.cells = runner.safe_student_markdown(rep.nb).cells
         for note in rep.notes:
             self.log.info("  repaired: %s", text.clean(note))
         return nb, resources

@@ -11,6 +11,7 @@ once each).  The grader's side never blocks: :func:`send` and :func:`recv` take 
 from __future__ import annotations
 
 import json
+import math
 import os
 import select
 import struct
@@ -20,11 +21,18 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["ProtocolError", "Opaque", "encode", "decode", "send", "recv", "write_back",
-           "alias_map", "resolve_path", "MAX_HEADER", "MAX_BUFFERS"]
+__all__ = ["ProtocolError", "Opaque", "Same", "encode", "decode", "send", "recv", "write_back",
+           "alias_map", "arrays_of", "resolve_path", "MAX_HEADER", "MAX_BUFFERS"]
 
 MAX_HEADER = 4 << 20  # bytes of JSON per message (a few MB of Python objects at most)
-MAX_BUFFERS = 256 << 20  # bytes of array data per message
+MAX_BUFFERS = 64 << 20  # bytes of array data per message
+#: what one decoded message may amount to: the bytes of its arrays plus those of the
+#: arguments its references point to (N references to one large argument are N times its
+#: size to any code that copies the result), its nodes, and the entries of one dict (keys
+#: that all hash alike make building a dict quadratic)
+MAX_DECODED_BYTES = 64 << 20
+MAX_NODES = 200_000
+MAX_DICT = 1_000
 _DTYPES = {
     np.dtype(t).str
     for t in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
@@ -58,8 +66,17 @@ def _torch():
     return sys.modules.get("torch")
 
 
+class Same:
+    """An argument's array that is still the same object after the call (possibly changed
+    in place), as opposed to one the call replaced by a new array: :func:`write_back`
+    changes the caller's array only for this one."""
+
+    def __init__(self, value):
+        self.value = value
+
+
 def encode(obj: Any, *, callbacks: list | None = None, aliases: dict | None = None,
-           strict: bool = True):
+           strict: bool = True, same: dict | None = None):
     """Turn ``obj`` into ``(tree, buffers)``: a JSON-able tree and a list of array buffers.
 
     ``callbacks``: when given, callables become ``{"t": "cb", "id": k}`` and are appended
@@ -67,7 +84,8 @@ def encode(obj: Any, *, callbacks: list | None = None, aliases: dict | None = No
     ``id(object)`` to a path into the call's arguments, so that a result that *is* one of
     the arguments (or part of one) comes back as a reference to it.  ``strict``: raise
     ``TypeError`` on an unsupported value (grader side) instead of sending an opaque
-    placeholder (worker side).
+    placeholder (worker side).  ``same`` (worker side, for the arguments after a call): the
+    ids of the arrays the call received; those still there come as ``{"t": "same"}`` nodes.
     """
     buffers: list = []
     torch = _torch()
@@ -88,6 +106,8 @@ def encode(obj: Any, *, callbacks: list | None = None, aliases: dict | None = No
         if isinstance(x, (int, float)) and type(x) in (int, float):
             return x
         if isinstance(x, np.ndarray):
+            if same is not None and id(x) in same:
+                return {"t": "same", "v": array_node(x, "nd")}
             return array_node(x, "nd")
         if isinstance(x, np.generic) and not isinstance(x, (np.str_, np.bytes_, np.void)):
             return array_node(np.asarray(x), "sc")
@@ -117,19 +137,26 @@ def encode(obj: Any, *, callbacks: list | None = None, aliases: dict | None = No
 
 
 def decode(tree: Any, buffers: list, *, make_callback: Callable | None = None,
-           resolve: Callable | None = None):
+           resolve: Callable | None = None, allow_same: bool = False):
     """Inverse of :func:`encode`.  Accepts only the node types listed there and the numeric
     dtypes in ``_DTYPES``; anything else raises :class:`ProtocolError`.
     ``make_callback(id)`` builds the stub for a callback node (worker side); ``resolve(path)``
     returns the argument object a ``ref`` node points to (grader side)."""
 
     used: set = set()
+    spent = {"bytes": 0, "nodes": 0}
+
+    def charge(nbytes: int) -> None:
+        spent["bytes"] += nbytes
+        if spent["bytes"] > MAX_DECODED_BYTES:
+            raise ProtocolError(f"the message amounts to more than {MAX_DECODED_BYTES} bytes "
+                                "(its arrays and the arguments it refers to)")
 
     def arr(node: dict) -> np.ndarray:
         d, s, i = node.get("d"), node.get("s"), node.get("i")
         if d not in _DTYPES or not isinstance(s, list) or not isinstance(i, int):
             raise ProtocolError(f"bad array node {str(node)[:80]}")
-        if not all(isinstance(n, int) and 0 <= n for n in s) or len(s) > 32:
+        if len(s) > 32 or not all(isinstance(n, int) and 0 <= n < 1 << 40 for n in s):
             raise ProtocolError("bad array shape")
         if not 0 <= i < len(buffers):
             raise ProtocolError("bad buffer index")
@@ -138,13 +165,17 @@ def decode(tree: Any, buffers: list, *, make_callback: Callable | None = None,
         used.add(i)
         dt = np.dtype(d)
         raw = buffers[i]
-        if int(np.prod(s, dtype=np.int64)) * dt.itemsize != len(raw):
+        if math.prod(s) * dt.itemsize != len(raw):  # Python ints: no overflow
             raise ProtocolError("array size does not match its buffer")
+        charge(len(raw))
         return np.frombuffer(raw, dtype=dt).reshape(s).copy()
 
     def dec(x: Any, depth: int) -> Any:
         if depth > 64:
             raise ProtocolError("nesting deeper than 64 levels")
+        spent["nodes"] += 1
+        if spent["nodes"] > MAX_NODES:
+            raise ProtocolError(f"the message has more than {MAX_NODES} values")
         if x is None or isinstance(x, (bool, int, float, str)):
             return x
         if isinstance(x, list):
@@ -163,7 +194,10 @@ def decode(tree: Any, buffers: list, *, make_callback: Callable | None = None,
             return tuple(dec(v, depth + 1) for v in _list(x.get("v")))
         if t == "dict":
             out = {}
-            for pair in _list(x.get("v")):
+            pairs = _list(x.get("v"))
+            if len(pairs) > MAX_DICT:
+                raise ProtocolError(f"a dict of more than {MAX_DICT} entries")
+            for pair in pairs:
                 if not isinstance(pair, list) or len(pair) != 2:
                     raise ProtocolError("bad dict item")
                 k = dec(pair[0], depth + 1)
@@ -200,7 +234,13 @@ def decode(tree: Any, buffers: list, *, make_callback: Callable | None = None,
         if t == "ref":
             if resolve is None:
                 raise ProtocolError("unexpected reference node")
-            return resolve(_list(x.get("p")))
+            target = resolve(_list(x.get("p")))
+            charge(sum(a.nbytes for a in arrays_of((target,), {})) + 64)
+            return target
+        if t == "same":
+            if not allow_same:
+                raise ProtocolError("unexpected same-object node")
+            return Same(arr(_dict(x.get("v"))))
         if t == "opaque":
             return Opaque(str(x.get("v"))[:80])
         raise ProtocolError(f"unknown node type {str(t)[:40]!r}")
@@ -209,7 +249,7 @@ def decode(tree: Any, buffers: list, *, make_callback: Callable | None = None,
         return dec(tree, 0)
     except ProtocolError:
         raise
-    except (RecursionError, ValueError, TypeError, KeyError, IndexError) as err:
+    except (RecursionError, ValueError, TypeError, KeyError, IndexError, OverflowError) as err:
         raise ProtocolError(f"malformed value ({type(err).__name__})") from None
 
 
@@ -250,6 +290,21 @@ def alias_map(args: tuple, kwargs: dict) -> dict:
     return out
 
 
+def arrays_of(args: tuple, kwargs: dict) -> list:
+    """Every array reachable from the arguments (the worker keeps them alive through a call,
+    so that the ids it reports as "the same object" cannot be reused by new arrays)."""
+    out, stack = [], [(v, 0) for v in (*args, *kwargs.values())]
+    while stack:
+        x, depth = stack.pop()
+        if isinstance(x, np.ndarray):
+            out.append(x)
+        elif depth < 16 and isinstance(x, dict):
+            stack.extend((v, depth + 1) for v in x.values())
+        elif depth < 16 and isinstance(x, (list, tuple)):
+            stack.extend((v, depth + 1) for v in x)
+    return out
+
+
 def resolve_path(args: tuple, kwargs: dict, path: list):
     if len(path) < 2 or path[0] not in ("a", "k"):
         raise ProtocolError("bad reference path")
@@ -263,16 +318,19 @@ def resolve_path(args: tuple, kwargs: dict, path: list):
 
 
 def write_back(orig: Any, after: Any) -> Any:
-    """Apply the worker's in-place changes of one argument to the grader's copy ``orig``,
-    keeping object identity (so aliasing behaves as if the function had run here).
-    Returns the object to use in place of ``orig`` (``orig`` itself when it could be
-    updated in place)."""
-    if isinstance(orig, np.ndarray) and isinstance(after, np.ndarray):
-        if orig.shape == after.shape and orig.dtype == after.dtype and orig.flags.writeable:
-            if not np.array_equal(orig, after, equal_nan=True):
-                orig[...] = after
+    """Apply the worker's changes of one argument to the grader's copy ``orig``, keeping
+    object identity (so aliasing behaves as if the function had run here): an array that is
+    still the same object there (:class:`Same`) is changed in place here; one the call
+    replaced is replaced here too, leaving the old array as it was.  Returns the object to
+    use in place of ``orig`` (``orig`` itself when it could be updated in place)."""
+    if isinstance(after, Same):
+        value = after.value
+        if isinstance(orig, np.ndarray) and orig.shape == value.shape and orig.dtype == value.dtype \
+                and orig.flags.writeable:
+            if not np.array_equal(orig, value, equal_nan=True):
+                orig[...] = value
             return orig
-        return after
+        return value
     if isinstance(orig, dict) and isinstance(after, dict):
         for k in list(orig):
             if k not in after:

@@ -41,7 +41,7 @@ from .results import PartResult, Result, result_key, store_result
 
 __all__ = ["GradingConfig", "grade_submission", "grade_cells", "grade_many", "pregrade", "grading_seed",
            "Executor", "limited", "failed_result", "find_submissions", "submission_path",
-           "autograded_notebook", "DEFAULT_TEST_SEED"]
+           "autograded_notebook", "safe_student_markdown", "DEFAULT_TEST_SEED"]
 
 DEFAULT_TEST_SEED = 20240601
 SEED_ENV = "OPT4DL_GRADING_SEED"
@@ -61,7 +61,7 @@ def grading_seed(root: str | os.PathLike | None = None) -> int:
     path = Path(root) / "grading" / "grading_seed"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"{secrets.randbits(48)}\n")
+        path.write_text(f"{secrets.randbits(128)}\n")  # beyond any brute-force search
         os.chmod(path, 0o600)
     return int(path.read_text().strip())
 
@@ -414,6 +414,20 @@ def pregrade(root: str | os.PathLike, assignment: str, jobs: int, *,
 # ----------------------------------------------------------------------------- the autograded notebook
 
 
+def safe_student_markdown(nb):
+    """Clean every string of the notebook (:func:`text.clean_tree`) and make the student's
+    own markdown (answer cells and added cells) safe to show (:func:`text.safe_markdown`),
+    within a budget for all of it together; the release's cells are the instructor's."""
+    text.clean_tree(nb)
+    left = text.MARKDOWN_TOTAL
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and (_repair.is_answer_cell(cell)
+                                              or cell.metadata.get("opt4dl", {}).get("added")):
+            cell.source = text.safe_markdown(cell.source, max(0, min(text.MARKDOWN_CELL, left)))
+            left -= len(cell.source)
+    return nb
+
+
 def autograded_notebook(result: Result, release_path: str | os.PathLike):
     """The notebook nbgrader's feedback and formgrader read: the repaired submission (or, if
     unreadable, the release) whose test cells show the verdicts as outputs.  Hidden tests are
@@ -422,11 +436,7 @@ def autograded_notebook(result: Result, release_path: str | os.PathLike):
 
     nb = nbformat.reads(result.notebook, as_version=4) if result.notebook else \
         nbformat.read(release_path, as_version=4)
-    text.clean_tree(nb)
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and (_repair.is_answer_cell(cell)
-                                              or cell.metadata.get("opt4dl", {}).get("added")):
-            cell.source = text.no_html(cell.source)  # the student's own markdown: no live HTML
+    safe_student_markdown(nb)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -442,7 +452,7 @@ def autograded_notebook(result: Result, release_path: str | os.PathLike):
         else:
             cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text="passed\n"))
     if result.error or result.notes:
-        lines = [text.no_html(text.clean(x)) for x in ([result.error] if result.error else []) + result.notes]
+        lines = [text.safe_markdown(x) for x in ([result.error] if result.error else []) + result.notes]
         nb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(["**Grading notes**", ""]
                                                                     + [f"* {x}" for x in lines])))
     return nb

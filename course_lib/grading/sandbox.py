@@ -242,6 +242,19 @@ def _is_under(path: str, roots) -> bool:
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 
 
+def _package_dirs(roots) -> list[str]:
+    """The site-packages and dist-packages folders below the mounted ``roots`` (the
+    interpreter's prefix, /usr, /usr/local)."""
+    import glob
+
+    found = set()
+    for root in roots:
+        for pattern in ("lib/python3*/site-packages", "lib/python3*/dist-packages", "lib/python3/dist-packages",
+                        "local/lib/python3*/site-packages", "local/lib/python3*/dist-packages"):
+            found |= {str(Path(p).resolve()) for p in glob.glob(os.path.join(root, pattern)) if os.path.isdir(p)}
+    return sorted(found)
+
+
 def bwrap_argv(config: SandboxConfig, view: str, privileged: bool) -> list[str]:
     """bubblewrap's arguments, up to and including ``--``: the allow-list file system."""
     exe, prefixes = _interpreter()
@@ -257,11 +270,20 @@ def bwrap_argv(config: SandboxConfig, view: str, privileged: bool) -> list[str]:
             args += ["--ro-bind", top, top]
     made = {"/usr", "/bin", "/sbin", "/lib", "/lib64", "/tmp", "/dev", "/proc"}
     mounted = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
-    for p in [*prefixes, *dists]:
-        if _is_under(p, mounted):
-            continue
-        args += _mkdirs(p, made) + ["--ro-bind", p, p]
-        mounted.append(p)
+    for p in prefixes:
+        if not _is_under(p, mounted):
+            args += _mkdirs(p, made) + ["--ro-bind", p, p]
+            mounted.append(p)
+    # Every package folder of the system and of the interpreter is emptied (torch installed
+    # system-wide must not be importable in a NumPy assignment), then only the allowed
+    # distributions are put back, on top.
+    masked = _package_dirs(mounted)
+    for p in masked:
+        args += ["--tmpfs", p]
+    for p in dists:
+        if _is_under(p, masked) or not _is_under(p, mounted):
+            args += _mkdirs(p, made) + ["--ro-bind", p, p]
+            mounted.append(p)
     args += ["--perms", "0755", "--dir", VIEW, "--ro-bind", view, VIEW]
     # A secret inside a mounted folder (a checkout under /usr, course_lib installed into
     # site-packages) is covered by an empty folder: masks come after the mounts.
@@ -603,7 +625,7 @@ class Sandbox:
             if op != "result":
                 raise ProtocolError(f"unexpected reply {str(op)[:40]!r}")
             if reply.get("after") is not None:
-                after = _dict(decode(reply["after"], rbufs))
+                after = _dict(decode(reply["after"], rbufs, allow_same=True))
                 new_args = after.get("args", ())
                 if isinstance(new_args, tuple) and len(new_args) == len(args):
                     for a, b in zip(args, new_args):

@@ -22,7 +22,7 @@ import sys
 import traceback
 import types
 
-from .protocol import alias_map, decode, encode, recv, send
+from .protocol import alias_map, arrays_of, decode, encode, recv, send
 
 _MISSING = object()
 
@@ -152,12 +152,13 @@ def serve(rfd: int, wfd: int) -> None:  # pragma: no cover - runs in the sandbox
             raise RuntimeError(f"{reply.get('type')}: {reply.get('msg')}")
         return callback
 
-    def reply_result(value, args, kwargs):
+    def reply_result(value, args, kwargs, received):
         # The value first (results that are one of the arguments come back as references
-        # to them), then the arguments as they are now: the grader compares them with what
-        # it sent.
+        # to them), then the arguments as they are now, marking the arrays that are still
+        # the ones received: the grader compares them with what it sent.
         tree, out = encode(value, aliases=alias_map(args, kwargs), strict=False)
-        after, extra = encode({"args": args, "kwargs": kwargs}, strict=False)
+        after, extra = encode({"args": args, "kwargs": kwargs}, strict=False,
+                              same={id(a) for a in received})
         send(wfd, {"op": "result", "value": tree, "after": _shift(after, len(out))}, out + extra)
 
     sys.modules["__main__"] = namespace
@@ -194,13 +195,14 @@ def serve(rfd: int, wfd: int) -> None:  # pragma: no cover - runs in the sandbox
                 try:
                     payload = decode(msg.get("value"), bufs, make_callback=make_callback)
                     args, kwargs = tuple(payload["args"]), dict(payload["kwargs"])
+                    received = arrays_of(args, kwargs)  # alive until the reply: ids stay unique
                     if fn is _MISSING:
                         raise NameError(f"name {msg.get('name')!r} is not defined")
                     value = fn(*args, **kwargs) if op == "call" else drivers[msg["key"]](fn, *args, **kwargs)
                 except BaseException as err:  # noqa: BLE001
                     send(wfd, {"op": "error", "type": type(err).__name__, "msg": _message(err)})
                     continue
-                reply_result(value, args, kwargs)
+                reply_result(value, args, kwargs, received)
             else:
                 send(wfd, {"op": "error", "type": "ProtocolError", "msg": f"unknown op {op!r}"})
         except (BrokenPipeError, OSError):

@@ -101,3 +101,21 @@ def test_bad_input_raises():
 def test_eval_check_reports_updated_statistics():
     ok, message = core.run_check(grader, "bn_eval_forward", grader.bn_eval_updates_running)
     assert not ok and "running_mean" in message and "eval mode too" in message
+
+
+def test_contract_slips_cost_only_the_contract_check():
+    """np.asarray(x, dtype=float) (correct values in float64) and running statistics
+    updated in place each lose the contract point, not every forward part (issue: 8/15 and
+    15/15 before)."""
+    def forward_float64(x, gamma, beta, bn_param):
+        as64 = {k: (np.asarray(v, dtype=float) if isinstance(v, np.ndarray) else v) for k, v in bn_param.items()}
+        out = grader.batchnorm_forward(np.asarray(x, dtype=float), np.asarray(gamma, dtype=float),
+                                       np.asarray(beta, dtype=float), as64)
+        bn_param.update(as64)
+        return out
+
+    failed = core.failing_checks(grader, "batchnorm_forward", forward_float64)
+    assert set(failed) == {"bn_contract"} and "expected dtype float32" in failed["bn_contract"]
+    in_place = next(v for v in grader.VARIANTS["batchnorm_forward"] if v.id == "bn_running_in_place")
+    failed = core.failing_checks(grader, "batchnorm_forward", in_place.fn)
+    assert set(failed) == {"bn_contract"} and "inputs changed in place" in failed["bn_contract"]

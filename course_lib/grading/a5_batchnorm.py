@@ -224,6 +224,28 @@ def bn_eps_outside_sqrt(x, gamma, beta, bn_param):
     return gamma * x_hat + beta, {"x_hat": x_hat, "gamma": gamma, "std": std}
 
 
+def bn_running_in_place(x, gamma, beta, bn_param):
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.1)
+    n, d = x.shape
+    running_mean = bn_param.setdefault("running_mean", np.zeros(d, dtype=x.dtype))
+    running_var = bn_param.setdefault("running_var", np.ones(d, dtype=x.dtype))
+    if bn_param["mode"] == "train":
+        mu = x.mean(axis=0)
+        xc = x - mu
+        var = (xc * xc).mean(axis=0)
+        std = np.sqrt(var + eps)
+        running_mean *= 1 - momentum
+        running_mean += momentum * mu
+        running_var *= 1 - momentum
+        running_var += momentum * (var * (n / (n - 1)))
+    else:
+        xc = x - running_mean
+        std = np.sqrt(running_var + eps)
+    x_hat = xc / std
+    return gamma * x_hat + beta, {"x_hat": x_hat, "gamma": gamma, "std": std}
+
+
 def bn_momentum_flipped(x, gamma, beta, bn_param):
     eps = bn_param.get("eps", 1e-5)
     momentum = bn_param.get("momentum", 0.1)
@@ -375,6 +397,13 @@ VARIANTS = {
             "sqrt(sigma^2 + eps)",
             bn_eps_outside_sqrt,
             frozenset({"bn_train_forward", "bn_eval_forward"}),
+        ),
+        Variant(
+            "bn_running_in_place",
+            "the running statistics are updated in place (running_mean *= ...): the caller's "
+            "old arrays change too; store new arrays in bn_param instead",
+            bn_running_in_place,
+            frozenset({"bn_contract"}),
         ),
         Variant(
             "bn_momentum_flipped",
@@ -575,11 +604,42 @@ def _float32_eval():
 
 
 def _forward_check(label, select, visible, hidden, float32):
+    # float32 values at float32's tolerance; the dtype is the contract check's (a float64
+    # result costs that one part, not every part)
     kw = dict(variants=VARIANTS["batchnorm_forward"], select=select, driver=_bn_drive)
     return combine(
         make_check(label, batchnorm_forward, visible, hidden, tol=F64, **kw),
-        make_check(label, batchnorm_forward, (), float32, tol=F32, check_dtype=True, **kw),
+        make_check(label, batchnorm_forward, (), float32, tol=F32, **kw),
     )
+
+
+def _bn_contract_drive(fn, x, gamma, beta, bn_param):
+    """The forward pass's contract: its outputs, cache and new running arrays keep the dtype
+    of x, and it modifies none of its inputs in place: not x, gamma or beta, and not the
+    old running arrays (it stores new ones in bn_param)."""
+    inputs = {"x": x, "gamma": gamma, "beta": beta,
+              **{k: bn_param[k] for k in ("running_mean", "running_var") if k in bn_param}}
+    kept = {k: v.copy() for k, v in inputs.items()}
+    res = _bn_drive(fn, x, gamma, beta, bn_param)
+    changed = sorted(k for k in inputs if not np.array_equal(inputs[k], kept[k], equal_nan=True))
+    return {**_pick_eval(res), "cache['x_hat']": res["cache"]["x_hat"], "cache['std']": res["cache"]["std"],
+            "inputs changed in place (0 = none)": len(changed)}
+
+
+def _contract_cases(seed):
+    rng = case_rng(seed)
+    cases = []
+    for mode, dtype in (("train", np.float32), ("eval", np.float32), ("train", np.float64)):
+        x, gamma, beta = _data(rng, 8, 3, dtype)
+        p = _bn_param(mode, rng, 3, dtype, momentum=0.2)
+        cases.append(Case(f"{np.dtype(dtype).name} x of shape {x.shape}, {_fmt(p)}", (x, gamma, beta, p)))
+    return cases
+
+
+check_bn_contract, check_bn_contract_hidden = make_check(
+    "batchnorm_forward (dtype kept, inputs and old running arrays unchanged)", batchnorm_forward,
+    lambda: _contract_cases(5501)[:1], lambda: _contract_cases(5502), variants=VARIANTS["batchnorm_forward"],
+    driver=_bn_contract_drive, check_dtype=True, values=False)
 
 
 check_bn_train_forward, check_bn_train_forward_hidden = _forward_check(
@@ -677,9 +737,10 @@ check_ln_forward, check_ln_forward_hidden = combine(
 
 #: every graded part, in the order of the notebook (its id is the grade_id of the test cell)
 GRADED = [
-    Check("bn_train_forward", 3, "batchnorm_forward", check_bn_train_forward, check_bn_train_forward_hidden),
+    Check("bn_train_forward", 2, "batchnorm_forward", check_bn_train_forward, check_bn_train_forward_hidden),
     Check("bn_running_stats", 2, "batchnorm_forward", check_bn_running_stats, check_bn_running_stats_hidden),
     Check("bn_eval_forward", 2, "batchnorm_forward", check_bn_eval_forward, check_bn_eval_forward_hidden),
+    Check("bn_contract", 1, "batchnorm_forward", check_bn_contract, check_bn_contract_hidden),
     Check("bn_backward_dx", 3, "batchnorm_backward", check_bn_backward_dx, check_bn_backward_dx_hidden),
     Check("bn_backward_params", 1, "batchnorm_backward", check_bn_backward_params, check_bn_backward_params_hidden),
     Check("ln_forward", 2, "layernorm_forward", check_ln_forward, check_ln_forward_hidden),

@@ -4,10 +4,10 @@ kernel executing the same notebook: what in-kernel grading must at least pay).
     .venv/bin/python bench/grading_parallel.py                 # 40 submissions of a3
     .venv/bin/python bench/grading_parallel.py -n 10 -j 1 2 4 --assignment a2_momentum
 
-Each run grades a fresh copy of the same course.  `make grade J=1`: nbgrader autograde grades
-every submission itself; `J=n > 1`: n workers grade and store the results while `nbgrader
-autograde`, started alongside, records them (the gradebook keeps one writer).  Feedback and
-export follow.  "workers alone" times the workers' grading without nbgrader (runner.pregrade;
+Each run grades a fresh copy of the same course.  `make grade J=n`: n workers (1 = this
+process) grade and store the results, and nbgrader's autograde, driven in this process
+through its API, records each one as it arrives (the gradebook keeps one writer).  Feedback
+and export follow.  "workers alone" times the workers' grading without nbgrader (runner.pregrade;
 1 worker = in this process): the part that more workers can speed up.
 The submissions are a mix: the reference solution, the stub, and one submission per
 catalogued variant (cycled), so that failing checks (and their variant naming) are timed
@@ -68,15 +68,14 @@ def make_grade_timed(aid: str, root: Path, jobs: int) -> tuple[dict, dict]:
     import csv
 
     t0 = time.perf_counter()
-    if jobs > 1:
-        pipeline.autograde_alongside_workers(aid, root, jobs)
-    else:
-        pipeline.nbgrader("autograde", aid, "--force", root=root)
+    failed = pipeline.autograde(aid, root, jobs)  # workers grade, nbgrader records as they come
+    assert not failed, failed
     t1 = time.perf_counter()
+    csv_path = root / "grading" / "grades.csv"
     pipeline.nbgrader("generate_feedback", aid, "--force", root=root)
-    pipeline.nbgrader("export", "--to", str(root / "grades.csv"), root=root)
+    pipeline.nbgrader("export", "--to", str(csv_path), root=root)
     t2 = time.perf_counter()
-    with open(root / "grades.csv") as f:
+    with open(csv_path) as f:
         scores = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(f)}
     return {"autograde": t1 - t0, "feedback_export": t2 - t1}, scores
 

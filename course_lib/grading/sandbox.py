@@ -86,6 +86,17 @@ def _descendants(root: int) -> list[int]:
         return []
 
 
+def _processes_of(uid: int) -> int:
+    """How many processes the user ``uid`` has now."""
+    count = 0
+    for proc in psutil.process_iter(["uids"]):
+        try:
+            count += proc.info["uids"] is not None and proc.info["uids"].real == uid
+        except psutil.Error:
+            pass
+    return count
+
+
 def _cpu_of(pids: list[int]) -> float:
     """CPU seconds (user + system) the processes ``pids`` have used so far."""
     total = 0.0
@@ -433,15 +444,20 @@ class Sandbox:
             cmd = program
         self.cgroup = limits.create(cfg.memory_bytes, cfg.max_pids)
         cgroup = self.cgroup
+        # Without a cgroup, RLIMIT_NPROC bounds the processes of the worker's uid: only
+        # sandboxes run as NOBODY (grading as root); as another user, that user's own
+        # processes count too, so the limit starts from how many there are now.
+        nproc = None
+        if cgroup is None:
+            nproc = cfg.max_pids * 8 + (0 if os.geteuid() == 0 and self.isolated else _processes_of(os.getuid()))
 
         def in_child():
             import resource
 
             if cgroup is not None:
                 cgroup.enter()
-            elif os.geteuid() == 0 or not self.isolated:
-                # no cgroup: bound the processes of the (dedicated) uid instead
-                resource.setrlimit(resource.RLIMIT_NPROC, (cfg.max_pids * 8, cfg.max_pids * 8))
+            elif nproc is not None:
+                resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
             resource.setrlimit(resource.RLIMIT_CPU, (cfg.cpu_seconds, cfg.cpu_seconds + 5))
             resource.setrlimit(resource.RLIMIT_AS, (cfg.memory_bytes, cfg.memory_bytes))
             resource.setrlimit(resource.RLIMIT_FSIZE, (cfg.file_bytes, cfg.file_bytes))

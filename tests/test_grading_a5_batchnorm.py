@@ -119,3 +119,16 @@ def test_contract_slips_cost_only_the_contract_check():
     in_place = next(v for v in grader.VARIANTS["batchnorm_forward"] if v.id == "bn_running_in_place")
     failed = core.failing_checks(grader, "batchnorm_forward", in_place.fn)
     assert set(failed) == {"bn_contract"} and "inputs changed in place" in failed["bn_contract"]
+
+
+def test_a_float64_backward_or_layer_norm_costs_only_their_contract_check():
+    def backward_float64(dout, cache):
+        return grader.batchnorm_backward(np.asarray(dout, dtype=float),
+                                         {k: np.asarray(v, dtype=float) for k, v in cache.items()})
+
+    def layernorm_float64(x, gamma, beta, ln_param):
+        return grader.layernorm_forward(np.asarray(x, dtype=float), np.asarray(gamma, dtype=float),
+                                        np.asarray(beta, dtype=float), ln_param)
+
+    assert set(core.failing_checks(grader, "batchnorm_backward", backward_float64)) == {"bn_backward_contract"}
+    assert set(core.failing_checks(grader, "layernorm_forward", layernorm_float64)) == {"ln_contract"}

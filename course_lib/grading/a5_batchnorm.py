@@ -466,7 +466,7 @@ VARIANTS = {
             "layer norm normalises over the batch axis (that is batch norm); it normalises "
             "each example over its features (axis 1)",
             ln_batch_axis,
-            frozenset({"ln_forward"}),
+            frozenset({"ln_forward", "ln_contract"}),  # its cache's std has shape (1, D), not (B, 1)
         ),
         Variant(
             "ln_unbiased_variance",
@@ -686,7 +686,7 @@ def _backward_check(label, reference, drive, variants, select, seed):
                    lambda: _backward_cases(seed + 1, [(2, 2, 1e-5), (7, 5, 1e-2), (30, 4, 1e-5), (3, 9, 1e-5)]),
                    tol=F64, **kw),
         make_check(label, reference, (), lambda: _backward_cases(seed + 2, [(8, 6, 1e-5)], np.float32),
-                   tol=F32, check_dtype=True, **kw),
+                   tol=F32, **kw),  # values only: the dtype is the contract check's
     )
 
 
@@ -704,6 +704,16 @@ check_bn_backward_dx, check_bn_backward_dx_hidden = _backward_check(
 check_bn_backward_params, check_bn_backward_params_hidden = _backward_check(
     "batchnorm_backward (dgamma, dbeta)", batchnorm_backward, _bn_backward_drive,
     VARIANTS["batchnorm_backward"], _pick_params, 5211)
+def _contract_pairs(seed, shapes):
+    """float32 and float64 cases of the same shapes (the contract is the same in both)."""
+    return _backward_cases(seed, shapes, np.float32) + _backward_cases(seed + 1, shapes)
+
+
+check_bn_backward_contract, check_bn_backward_contract_hidden = make_check(
+    "batchnorm_backward (dtype kept, inputs unchanged)", batchnorm_backward,
+    lambda: _backward_cases(5221, [(6, 3, 1e-5)], np.float32), lambda: _contract_pairs(5222, [(5, 4, 1e-5)]),
+    variants=VARIANTS["batchnorm_backward"], driver=_bn_backward_drive, check_dtype=True, no_mutation=True,
+    values=False)
 check_ln_backward, check_ln_backward_hidden = _backward_check(
     "layernorm_backward", layernorm_backward, _ln_backward_drive, VARIANTS["layernorm_backward"],
     lambda out: {"dx": out[0], "dgamma": out[1], "dbeta": out[2]}, 5301)
@@ -729,8 +739,13 @@ check_ln_forward, check_ln_forward_hidden = combine(
                tol=F64, variants=VARIANTS["layernorm_forward"], select=_pick_ln),
     make_check("layernorm_forward", layernorm_forward, (),
                lambda: _ln_cases(5403, [(5, 6, {})], np.float32),
-               tol=F32, check_dtype=True, variants=VARIANTS["layernorm_forward"], select=_pick_ln),
+               tol=F32, variants=VARIANTS["layernorm_forward"], select=_pick_ln),  # values only
 )
+check_ln_contract, check_ln_contract_hidden = make_check(
+    "layernorm_forward (dtype kept, inputs unchanged)", layernorm_forward,
+    lambda: _ln_cases(5411, [(4, 5, {})], np.float32),
+    lambda: _ln_cases(5412, [(3, 6, {})], np.float32) + _ln_cases(5413, [(3, 6, {"eps": 1e-3})]),
+    variants=VARIANTS["layernorm_forward"], select=_pick_ln, check_dtype=True, no_mutation=True, values=False)
 
 
 # ----------------------------------------------------------------------------- the graded parts
@@ -741,9 +756,12 @@ GRADED = [
     Check("bn_running_stats", 2, "batchnorm_forward", check_bn_running_stats, check_bn_running_stats_hidden),
     Check("bn_eval_forward", 2, "batchnorm_forward", check_bn_eval_forward, check_bn_eval_forward_hidden),
     Check("bn_contract", 1, "batchnorm_forward", check_bn_contract, check_bn_contract_hidden),
-    Check("bn_backward_dx", 3, "batchnorm_backward", check_bn_backward_dx, check_bn_backward_dx_hidden),
+    Check("bn_backward_dx", 2, "batchnorm_backward", check_bn_backward_dx, check_bn_backward_dx_hidden),
     Check("bn_backward_params", 1, "batchnorm_backward", check_bn_backward_params, check_bn_backward_params_hidden),
-    Check("ln_forward", 2, "layernorm_forward", check_ln_forward, check_ln_forward_hidden),
+    Check("bn_backward_contract", 1, "batchnorm_backward", check_bn_backward_contract,
+          check_bn_backward_contract_hidden),
+    Check("ln_forward", 1, "layernorm_forward", check_ln_forward, check_ln_forward_hidden),
+    Check("ln_contract", 1, "layernorm_forward", check_ln_contract, check_ln_contract_hidden),
     Check("ln_backward", 2, "layernorm_backward", check_ln_backward, check_ln_backward_hidden),
 ]
 CHECKS, FUNCTIONS = table(GRADED)

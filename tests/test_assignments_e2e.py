@@ -456,3 +456,24 @@ def test_points_on_a_test_cell_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(build_solutions, "SOLUTIONS", tmp_path)
     with pytest.raises(ValueError, match=r":points: is only for 'manual' answer cells"):
         build_solutions.build(aid)
+
+
+def test_untouched_test_cells_keep_their_checksum(tmp_path):
+    """After the repair, every test cell of an untouched submission holds exactly the source
+    notebook's code (hidden tests included), so nbgrader's OverwriteCells finds its checksum
+    unchanged and warns only about cells a student really changed."""
+    from nbgrader import utils
+
+    from course_lib.grading import nbgrader_adapter
+
+    aid = "a3_adaptive"
+    release = nbformat.read(ROOT / "assignments" / aid / f"{aid}.ipynb", as_version=4)
+    source = nbformat.read(ROOT / "solutions" / aid / f"{aid}.ipynb", as_version=4)
+    submitted = pipeline.fill_solutions(release, source)
+    nb, _ = nbgrader_adapter.RepairSubmission(root=str(ROOT)).preprocess(
+        submitted, {"nbgrader": {"assignment": aid}})
+    want = {c.metadata["nbgrader"]["grade_id"]: utils.compute_checksum(c) for c in source.cells
+            if utils.is_grade(c) and c.cell_type == "code" and not utils.is_solution(c)}
+    got = {c.metadata["nbgrader"]["grade_id"]: utils.compute_checksum(c) for c in nb.cells
+           if c.metadata.get("nbgrader", {}).get("grade_id") in want}
+    assert want and got == want

@@ -100,9 +100,27 @@ class RepairSubmission(NbGraderPreprocessor):
             return nb, resources  # SandboxedAutograde reports it
         rep.nb.metadata = nb.metadata
         nb.cells = runner.safe_student_markdown(rep.nb).cells
+        _with_hidden_tests(nb, Path(root) / "solutions" / aid / f"{aid}.ipynb")
         for note in rep.notes:
             self.log.info("  repaired: %s", text.clean(note))
         return nb, resources
+
+
+def _with_hidden_tests(nb, source_path: Path) -> None:
+    """Give the test cells their source-notebook code (with the hidden tests), as
+    OverwriteCells would: it then finds every locked cell unchanged, and its "checksum has
+    changed" warning is left for a submission that really changed one (repair already put
+    the released test cells back)."""
+    try:
+        source = nbformat.read(source_path, as_version=4)
+    except (OSError, ValueError):
+        return
+    tests = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in source.cells
+             if repair.is_test_cell(c)}
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if repair.is_test_cell(cell) and gid in tests:
+            cell.source = tests[gid]
 
 
 class SandboxedAutograde(NbGraderPreprocessor):

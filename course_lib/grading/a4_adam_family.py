@@ -357,6 +357,16 @@ def adamw_t_not_incremented(w, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e
     return w_new, {"t": t, "m": m, "v": v}
 
 
+def adamw_float64(w, g, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2):
+    w, g = np.asarray(w, dtype=float), np.asarray(g, dtype=float)
+    t = state["t"] + 1
+    m = beta1 * np.asarray(state["m"], dtype=float) + (1 - beta1) * g
+    v = beta2 * np.asarray(state["v"], dtype=float) + (1 - beta2) * g * g
+    d = np.sqrt(v) / math.sqrt(1 - beta2**t) + eps
+    w_new = w * (1 - lr * weight_decay) - (lr / (1 - beta1**t)) * m / d
+    return w_new, {"t": t, "m": m, "v": v}
+
+
 def sgdr_late_restart(k, lr, T_0, T_mult=1, eta_min=0.0):
     t_cur, t_i = k, T_0
     while t_cur > t_i:
@@ -468,6 +478,13 @@ VARIANTS = {
         ),
     ],
     "adamw_step": [
+        Variant(
+            "adamw_float64",
+            "the inputs are converted with np.asarray(..., dtype=float): the values are right, "
+            "but float32 parameters come back as float64",
+            adamw_float64,
+            frozenset({"adamw_contract"}),
+        ),
         Variant(
             "adamw_t_not_incremented",
             "the step counter is never incremented (t = state['t'], not state['t'] + 1): at the "

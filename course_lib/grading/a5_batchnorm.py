@@ -224,6 +224,27 @@ def bn_eps_outside_sqrt(x, gamma, beta, bn_param):
     return gamma * x_hat + beta, {"x_hat": x_hat, "gamma": gamma, "std": std}
 
 
+def bn_float64(x, gamma, beta, bn_param):
+    x, gamma, beta = (np.asarray(a, dtype=float) for a in (x, gamma, beta))
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.1)
+    n, d = x.shape
+    running_mean = np.asarray(bn_param.get("running_mean", np.zeros(d)), dtype=float)
+    running_var = np.asarray(bn_param.get("running_var", np.ones(d)), dtype=float)
+    if bn_param["mode"] == "train":
+        mu = x.mean(axis=0)
+        xc = x - mu
+        var = (xc * xc).mean(axis=0)
+        std = np.sqrt(var + eps)
+        bn_param["running_mean"] = (1 - momentum) * running_mean + momentum * mu
+        bn_param["running_var"] = (1 - momentum) * running_var + momentum * (var * (n / (n - 1)))
+    else:
+        xc = x - running_mean
+        std = np.sqrt(running_var + eps)
+    x_hat = xc / std
+    return gamma * x_hat + beta, {"x_hat": x_hat, "gamma": gamma, "std": std}
+
+
 def bn_running_in_place(x, gamma, beta, bn_param):
     eps = bn_param.get("eps", 1e-5)
     momentum = bn_param.get("momentum", 0.1)
@@ -397,6 +418,13 @@ VARIANTS = {
             "sqrt(sigma^2 + eps)",
             bn_eps_outside_sqrt,
             frozenset({"bn_train_forward", "bn_eval_forward"}),
+        ),
+        Variant(
+            "bn_float64",
+            "the inputs are converted with np.asarray(..., dtype=float): the values are right, "
+            "but a float32 batch comes back as float64",
+            bn_float64,
+            frozenset({"bn_contract"}),
         ),
         Variant(
             "bn_running_in_place",

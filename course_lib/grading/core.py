@@ -316,7 +316,9 @@ def _dtype_mismatch(expected: Any, actual: Any, path: str = "output"):
     if np.issubdtype(e.dtype, np.floating):
         a_dtype = getattr(actual, "dtype", type(actual).__name__)
         if a_dtype != e.dtype:
-            return f"{path}: expected dtype {e.dtype} (the input's dtype), got {a_dtype}"
+            return (f"{path}: expected dtype {e.dtype} (the input's dtype), got {a_dtype}: keep the "
+                    "input's dtype (np.zeros_like(w), not np.zeros(w.shape); no dtype=float or "
+                    "np.asarray(x, dtype=float))")
     return None
 
 

@@ -529,3 +529,26 @@ def test_tmp_and_shm_are_small_private_tmpfs():
     with Sandbox(cfg) as box:
         sizes = _limits(box, code)
     assert sizes["/tmp"] <= 32 and sizes["/dev/shm"] <= 16, sizes
+
+
+def test_reference_paths_never_index_into_arrays():
+    # second red team: a list as a path step fancy-indexed an argument array, a copy of any
+    # size made before the budget could count it
+    args = (np.zeros((3, 30)),)
+    with pytest.raises(ProtocolError, match="bad reference path"):
+        decode({"t": "ref", "p": ["a", 0, [0] * 1000]}, [], resolve=lambda p: sandbox.resolve_path(args, {}, p))
+    with pytest.raises(ProtocolError, match="missing argument"):
+        decode({"t": "ref", "p": ["a", 0, 0]}, [], resolve=lambda p: sandbox.resolve_path(args, {}, p))
+    state = ({"m": np.ones(2)},)
+    got = decode({"t": "ref", "p": ["a", 0, "m"]}, [], resolve=lambda p: sandbox.resolve_path(state, {}, p))
+    assert got is state[0]["m"]
+
+
+def test_callbacks_take_only_small_arguments():
+    # second red team: the grader's callbacks (A @ w - b) broadcast whatever shape comes
+    with Sandbox(FAST) as box:
+        box.exec_cell("import numpy as np\ndef big(f):\n    return f(np.zeros((200_000, 2, 1)))\n"
+                      "def small(f):\n    return f(np.ones(3))\n", "cell")
+        assert box.call("small", (lambda w: float(w.sum()),), {}) == 3.0
+        with pytest.raises(SandboxFault, match="larger than"):
+            box.call("big", (lambda w: w.sum(),), {})

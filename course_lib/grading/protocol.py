@@ -306,11 +306,18 @@ def arrays_of(args: tuple, kwargs: dict) -> list:
 
 
 def resolve_path(args: tuple, kwargs: dict, path: list):
-    if len(path) < 2 or path[0] not in ("a", "k"):
+    """The argument (or the part of one) a ``ref`` node names.  Every step is a plain int or
+    str key into a list, tuple or dict (the paths :func:`alias_map` makes): never an index
+    into an array, where a list would be fancy indexing, a copy as large as the attacker
+    likes, made before any budget could count it."""
+    if len(path) < 2 or path[0] not in ("a", "k") or len(path) > 18 or not all(
+            type(step) in (int, str) for step in path[1:]):
         raise ProtocolError("bad reference path")
     try:
         obj = args[path[1]] if path[0] == "a" else kwargs[path[1]]
         for step in path[2:]:
+            if not isinstance(obj, (list, tuple, dict)):
+                raise TypeError
             obj = obj[step]
     except (IndexError, KeyError, TypeError):
         raise ProtocolError("reference to a missing argument") from None

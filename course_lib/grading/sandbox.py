@@ -50,8 +50,8 @@ from typing import Any, Callable
 import psutil
 
 from . import limits, student_view
-from .protocol import (Opaque, ProtocolError, _dict, decode, encode, recv, resolve_path, send,
-                       write_back)
+from .protocol import (Opaque, ProtocolError, _dict, arrays_of, decode, encode, recv, resolve_path,
+                       send, write_back)
 
 __all__ = ["SandboxConfig", "Sandbox", "SandboxFault", "SandboxUnavailable", "RemoteError",
            "ProtocolError", "Opaque", "encode", "decode", "sandbox_problem", "default_hidden",
@@ -61,6 +61,9 @@ __all__ = ["SandboxConfig", "Sandbox", "SandboxFault", "SandboxUnavailable", "Re
 NOBODY = 65534
 #: where the student view of course_lib appears inside the sandbox
 VIEW = "/opt4dl"
+#: the most bytes of arrays a callback into the grader may pass (the checks' callbacks take
+#: a parameter vector of a few dozen numbers)
+CALLBACK_BYTES = 1 << 20
 
 
 class SandboxFault(Exception):
@@ -624,6 +627,11 @@ class Sandbox:
                 if not isinstance(k, int) or not 0 <= k < len(callbacks):
                     raise ProtocolError("unknown callback")
                 payload = _dict(decode(msg.get("value"), cb_bufs))
+                # The grader's functions (a test problem's gradient, say) run on these
+                # arguments: small ones only, so that broadcasting cannot blow them up here.
+                if sum(x.nbytes for x in arrays_of(tuple(payload.get("args", ())),
+                                                   dict(payload.get("kwargs", {})))) > CALLBACK_BYTES:
+                    raise ProtocolError(f"a callback's arguments are larger than {CALLBACK_BYTES} bytes")
                 value = callbacks[k](*payload.get("args", ()), **payload.get("kwargs", {}))
                 tree, out = encode(value)
                 send(self._w, {"op": "cbret", "value": tree}, out, budget)

@@ -168,7 +168,7 @@ def test_student_errors_come_back_as_errors(sb):
     assert sb.exec_cell("import sys\nsys.exit(1)", "cell 9") == "SystemExit: 1"
     # IPython syntax is parsed in the sandbox (not by the grader), and magics do nothing there
     assert sb.exec_cell("%matplotlib inline\nfiles = !ls\nx_magic = 1", "magic") is None
-    assert sb.call("int", (1,), {}) if False else sb.lookup(["x_magic"]) == {"x_magic": "int"}
+    assert sb.lookup(["x_magic"]) == {"x_magic": "int"}
 
 
 def test_reference_modules_are_unimportable_and_poisoned(sb):

@@ -96,10 +96,6 @@ class Cgroup:
                     time.sleep(0.01)
 
 
-def _write(path: Path, value: str) -> None:
-    path.write_text(value)
-
-
 def create(memory_bytes: int, max_pids: int) -> Cgroup | None:
     """A new group with these limits below the grader's own, or None where this process may
     not create one (then the caller relies on rlimits)."""
@@ -113,20 +109,20 @@ def create(memory_bytes: int, max_pids: int) -> Cgroup | None:
             for d in (mem, pid):
                 d.mkdir()
                 made.append(d)
-            _write(mem / "memory.limit_in_bytes", str(memory_bytes))
+            (mem / "memory.limit_in_bytes").write_text(str(memory_bytes))
             try:  # without swap accounting the file is absent: the RAM limit still holds
-                _write(mem / "memory.memsw.limit_in_bytes", str(memory_bytes))
+                (mem / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
             except OSError:
                 pass
-            _write(pid / "pids.max", str(max_pids))
+            (pid / "pids.max").write_text(str(max_pids))
             return Cgroup(made, v2=False)
         if (_ROOT / "cgroup.controllers").is_file() and "" in own:
             d = _ROOT / own[""].lstrip("/") / name
             d.mkdir()
             made.append(d)
-            _write(d / "memory.max", str(memory_bytes))
-            _write(d / "memory.swap.max", "0")
-            _write(d / "pids.max", str(max_pids))
+            (d / "memory.max").write_text(str(memory_bytes))
+            (d / "memory.swap.max").write_text("0")
+            (d / "pids.max").write_text(str(max_pids))
             return Cgroup(made, v2=True)
     except OSError:
         for d in made:

@@ -115,12 +115,18 @@ def _with_hidden_tests(nb, source_path: Path) -> None:
         source = nbformat.read(source_path, as_version=4)
     except (OSError, ValueError):
         return
-    tests = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in source.cells
-             if repair.is_test_cell(c)}
-    for cell in nb.cells:
+    _copy_test_sources(source.cells, nb.cells)
+
+
+def _copy_test_sources(from_cells, to_cells) -> None:
+    """Give each test cell of ``to_cells`` the source of the test cell with its grade_id in
+    ``from_cells``."""
+    sources = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in from_cells
+               if repair.is_test_cell(c)}
+    for cell in to_cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if repair.is_test_cell(cell) and gid in tests:
-            cell.source = tests[gid]
+        if repair.is_test_cell(cell) and gid in sources:
+            cell.source = sources[gid]
 
 
 class SandboxedAutograde(NbGraderPreprocessor):
@@ -169,12 +175,7 @@ class SandboxedAutograde(NbGraderPreprocessor):
         text.clean_tree(nb.metadata)  # nbgrader writes it back: no lone surrogates
         # Test cells keep the source nbgrader restored from the gradebook (with the hidden
         # tests, as after an in-kernel autograde; the feedback's HideHiddenTests removes them).
-        restored = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells
-                    if repair.is_test_cell(c)}
-        for cell in graded.cells:
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if repair.is_test_cell(cell) and gid in restored:
-                cell.source = restored[gid]
+        _copy_test_sources(nb.cells, graded.cells)
         nb.cells = graded.cells
         self.log.info("%s: %.1f / %.1f (sandboxed%s%s)", student, result.score, result.max_score,
                       "" if result.isolated else ", WITHOUT bwrap",

@@ -16,7 +16,6 @@ import os
 import select
 import struct
 import sys
-import time
 from typing import Any, Callable
 
 import numpy as np
@@ -361,19 +360,8 @@ def write_back(orig: Any, after: Any) -> Any:
 # ----------------------------------------------------------------------------- framing
 
 
-class Deadline:
-    """A point in time; :class:`course_lib.grading.sandbox` passes a budget with the same
-    ``left()`` method that also counts CPU time."""
-
-    def __init__(self, seconds: float):
-        self.end = time.monotonic() + seconds
-
-    def left(self) -> float:
-        return self.end - time.monotonic()
-
-
 def send(fd: int, header: dict, buffers: list = (), deadline=None) -> None:
-    """Write one message.  With a ``deadline`` (anything with ``left()``), ``fd`` must be
+    """Write one message.  With a ``deadline`` (a budget with ``left()``), ``fd`` must be
     non-blocking: a peer that stops reading makes this raise ``TimeoutError`` when the
     deadline passes instead of blocking forever."""
     header = dict(header, bufs=[len(b) for b in buffers])
